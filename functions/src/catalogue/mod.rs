@@ -1,0 +1,8 @@
+//! The function bodies, one file each.
+mod cascading_sha256;
+mod echo;
+mod float_operations;
+
+pub use cascading_sha256::CascadingSha256;
+pub use echo::{Echo, RawJson};
+pub use float_operations::FloatOperations;

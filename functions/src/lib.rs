@@ -1,0 +1,20 @@
+//! The worker's compiled-in function catalogue and the wire protocol shared by `init` and the
+//! orchestrator.
+//!
+//! `no_std` by default so the worker's `/init` can link it; the `std` feature adds the host side:
+//! JSON ⇄ postcard bridging for the orchestrator and native runs for reference results.
+#![no_std]
+
+#[cfg(feature = "std")]
+extern crate std;
+
+pub mod catalogue;
+mod function;
+pub mod hex;
+#[cfg(feature = "std")]
+pub mod json;
+mod registry;
+pub mod wire;
+
+pub use function::{Clock, Context, ErrorKind, FnError, Function};
+pub use registry::{CATALOGUE, Entry, catalogue_hash, find};
