@@ -11,6 +11,8 @@ pub trait Function {
     const ARGS: &'static str;
     /// The JSON shape of the output, for humans; part of the catalogue hash.
     const OUTPUT: &'static str;
+    /// A small valid request body (JSON), for the demo and `microfaas functions`.
+    const EXAMPLE: &'static str;
 
     /// Arguments as they travel (postcard), borrowing from the Invoke frame.
     type Args<'a>: Serialize + Deserialize<'a>;

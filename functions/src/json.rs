@@ -86,6 +86,14 @@ mod tests {
     use crate::ErrorKind;
 
     #[test]
+    fn every_example_runs() {
+        for e in crate::CATALOGUE {
+            let args: serde_json::Value = serde_json::from_str(e.example).unwrap();
+            run_on_host(e.name, &args).unwrap_or_else(|err| panic!("{}: {err}", e.name));
+        }
+    }
+
+    #[test]
     fn echo_returns_any_json() {
         let v = json!({"a": [1, 2.5, "x\n\"y\""], "b": null});
         assert_eq!(run_on_host("echo", &v).unwrap(), v);

@@ -11,6 +11,7 @@ pub struct Entry {
     pub summary: &'static str,
     pub args: &'static str,
     pub output: &'static str,
+    pub example: &'static str,
     /// Decodes postcard arguments, checks them, runs the body and writes the postcard output into
     /// `out`; returns the output's length.
     pub run: fn(&mut Context<'_>, &[u8], &mut [u8]) -> Result<usize, FnError>,
@@ -27,6 +28,7 @@ impl Entry {
             summary: F::SUMMARY,
             args: F::ARGS,
             output: F::OUTPUT,
+            example: F::EXAMPLE,
             run: run_erased::<F>,
             #[cfg(feature = "std")]
             args_from_json: F::args_from_json,

@@ -22,6 +22,7 @@ impl Function for CascadingSha256 {
     const SUMMARY: &'static str = "sha256 applied `rounds` times, lowercase hex";
     const ARGS: &'static str = "{\"data\": string, \"rounds\": integer 1..=1000000}";
     const OUTPUT: &'static str = "string (64 hex digits)";
+    const EXAMPLE: &'static str = r#"{"data": "microfaas", "rounds": 1000}"#;
     type Args<'a> = Args<'a>;
     type Output<'a> = String<64>;
 

@@ -16,6 +16,7 @@ impl Function for Echo {
     const SUMMARY: &'static str = "returns its input unchanged";
     const ARGS: &'static str = "any JSON value";
     const OUTPUT: &'static str = "the same JSON value";
+    const EXAMPLE: &'static str = r#"{"hello": "world", "n": [1, 2, 3]}"#;
     type Args<'a> = RawJson<'a>;
     type Output<'a> = RawJson<'a>;
 

@@ -26,6 +26,7 @@ impl Function for FloatOperations {
     const SUMMARY: &'static str = "sum of sin i + cos i + sqrt i for i < n";
     const ARGS: &'static str = "{\"n\": integer <= 10000000}";
     const OUTPUT: &'static str = "{\"checksum\": number, \"latency\": seconds}";
+    const EXAMPLE: &'static str = r#"{"n": 10000}"#;
     type Args<'a> = Args;
     type Output<'a> = Output;
 
