@@ -1,0 +1,154 @@
+//! The worker's life: bring the network up, connect, say Hello, then serve Invoke frames one at a
+//! time until told to reboot or power off.
+use functions::wire::{
+    self, BootTimings, CallResult, FromWorker, HEADER_LEN, Hello, MAX_FRAME, Outcome, ToWorker, WireError,
+};
+use functions::{Context, ErrorKind, FnError};
+use log::{debug, error, info, warn};
+
+use crate::clock;
+use crate::config::Config;
+use crate::link::{self, Link, LinkError};
+use crate::net::{Buffers, Nic, PacketDevice, Stack};
+
+/// Why the serve loop ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Reboot,
+    PowerOff,
+    Fault(&'static str),
+}
+
+/// How long the NIC may take to report carrier.
+const LINK_TIMEOUT_US: u64 = 2_000_000;
+/// How long DHCP may take.
+const DHCP_TIMEOUT_US: u64 = 10_000_000;
+/// How long the orchestrator may stay unreachable before the worker reboots.
+const CONNECT_TIMEOUT_US: u64 = 30_000_000;
+
+pub fn run(config: &Config<'_>, init_start_us: u64) -> Exit {
+    let nic = match Nic::open("eth0") {
+        Ok(nic) => nic,
+        Err(e) => {
+            error!("eth0: {e:?}");
+            return Exit::Fault("cannot open eth0");
+        }
+    };
+    if let Err(e) = nic.set_up() {
+        error!("eth0 up: {e:?}");
+        return Exit::Fault("cannot bring eth0 up");
+    }
+    let link_deadline = clock::now_us() + LINK_TIMEOUT_US;
+    while !nic.is_running().unwrap_or(false) {
+        if clock::now_us() > link_deadline {
+            return Exit::Fault("eth0 has no carrier");
+        }
+        crate::power::sleep_ms(1);
+    }
+    let link_up_us = clock::now_us();
+
+    let mut buffers = Buffers::new();
+    let mut stack = Stack::new(PacketDevice::new(nic), config.address, &mut buffers);
+    let Some(address_us) = stack.address_us.or_else(|| {
+        let deadline = clock::now_us() + DHCP_TIMEOUT_US;
+        stack.wait(deadline, |s| s.address_us)
+    }) else {
+        return Exit::Fault("no DHCP lease");
+    };
+    if link::connect(&mut stack, config.orchestrator, clock::now_us() + CONNECT_TIMEOUT_US).is_err() {
+        return Exit::Fault("orchestrator unreachable");
+    }
+    let boot = BootTimings { init_start_us, link_up_us, address_us, connected_us: clock::now_us() };
+    info!(
+        "connected to {} as {}: link up +{} us, address +{} us, connected +{} us after init start",
+        config.orchestrator,
+        config.id,
+        link_up_us - init_start_us,
+        address_us - init_start_us,
+        boot.connected_us - init_start_us
+    );
+
+    let mut inbuf = [0u8; HEADER_LEN + MAX_FRAME];
+    let mut frame = [0u8; HEADER_LEN + MAX_FRAME];
+    let mut output = [0u8; MAX_FRAME];
+    let mut link = Link::new(&mut stack, &mut inbuf);
+    let hello = FromWorker::Hello(Hello {
+        version: wire::PROTOCOL_VERSION,
+        worker: config.id,
+        catalogue: functions::catalogue_hash(),
+        boot,
+    });
+    if let Err(e) = send(&mut link, &mut frame, &hello) {
+        return closed(e);
+    }
+    loop {
+        let body = match link.recv() {
+            Ok(body) => body,
+            Err(e) => return closed(e),
+        };
+        let reply = match wire::decode::<ToWorker>(body) {
+            Ok(ToWorker::Invoke(invoke)) => {
+                let (outcome, exec_ns) = invoke_one(invoke.function, invoke.args, &mut output);
+                debug!("call {} {}: {} ns", invoke.call, invoke.function, exec_ns);
+                CallResult { call: invoke.call, outcome, exec_ns }
+            }
+            Ok(ToWorker::Reboot) => return Exit::Reboot,
+            Ok(ToWorker::PowerOff) => return Exit::PowerOff,
+            Err(_) => match wire::call_id_of(body) {
+                Some(call) => {
+                    warn!("call {call}: malformed Invoke frame");
+                    let message = "malformed Invoke frame";
+                    CallResult {
+                        call,
+                        outcome: Outcome::Error(WireError { kind: ErrorKind::Malformed, message }),
+                        exec_ns: 0,
+                    }
+                }
+                None => return Exit::Fault("malformed frame without a call id"),
+            },
+        };
+        if let Err(e) = send(&mut link, &mut frame, &FromWorker::Result(reply)) {
+            return closed(e);
+        }
+    }
+}
+
+/// Runs one function; the output lands in `output`.
+fn invoke_one<'o>(function: &str, args: &[u8], output: &'o mut [u8]) -> (Outcome<'o>, u64) {
+    let start = clock::now_ns();
+    let result = functions::find(function).and_then(|entry| {
+        let mut ctx = Context { clock: &clock::Monotonic };
+        (entry.run)(&mut ctx, args, output)
+    });
+    let exec_ns = clock::now_ns() - start;
+    let outcome = match result {
+        // Leave room for the Result's own fields, so the reply always fits one frame.
+        Ok(len) if len <= MAX_FRAME - 64 => Outcome::Output(&output[..len]),
+        Ok(_) => Outcome::Error(to_wire(FnError::failed("output exceeds the frame size cap"))),
+        Err(e) => Outcome::Error(to_wire(e)),
+    };
+    (outcome, exec_ns)
+}
+
+fn to_wire(e: FnError) -> WireError<'static> {
+    WireError { kind: e.kind, message: e.message }
+}
+
+fn send(link: &mut Link<'_, '_>, frame: &mut [u8], msg: &FromWorker<'_>) -> Result<(), LinkError> {
+    match wire::encode(msg, frame) {
+        Ok(len) => link.send(&frame[..len]),
+        // Unreachable given the output cap above; a worker that cannot reply must not hang.
+        Err(_) => Err(LinkError::Closed),
+    }
+}
+
+fn closed(e: LinkError) -> Exit {
+    match e {
+        LinkError::Oversize(n) => {
+            error!("orchestrator sent a {n}-byte frame, over the {MAX_FRAME}-byte cap");
+            Exit::Fault("oversize frame")
+        }
+        LinkError::Closed => Exit::Fault("connection to the orchestrator closed"),
+        LinkError::Unreachable => Exit::Fault("orchestrator unreachable"),
+    }
+}
