@@ -38,14 +38,18 @@ pub fn run(config: &Config<'_>, init_start_us: u64) -> Exit {
         error!("eth0 up: {e:?}");
         return Exit::Fault("cannot bring eth0 up");
     }
+    debug!("eth0 {:02x?} is up; waiting for carrier", nic.mac);
     let link_deadline = clock::now_us() + LINK_TIMEOUT_US;
     while !nic.is_running().unwrap_or(false) {
         if clock::now_us() > link_deadline {
             return Exit::Fault("eth0 has no carrier");
         }
-        crate::power::sleep_ms(1);
+        // Carrier comes from a kernel work item within a few ms; a timed sleep would round up
+        // to a whole scheduler tick (4 ms at HZ=250), so yield the CPU to it instead.
+        rustix::thread::sched_yield();
     }
     let link_up_us = clock::now_us();
+    debug!("eth0 has carrier");
 
     let mut buffers = Buffers::new();
     let mut stack = Stack::new(PacketDevice::new(nic), config.address, &mut buffers);
