@@ -1,0 +1,58 @@
+//! The Debian packages the build and the tests need. Installed with apt-get when we are root (the
+//! CI and a fresh machine), otherwise the exact command is printed.
+use std::process::Command;
+
+/// A package and a file whose presence shows it is installed.
+pub struct Package {
+    pub name: &'static str,
+    pub provides: &'static str,
+}
+
+/// The kernel source (`cargo xtask kernel` without `--src`).
+pub const KERNEL_SOURCE: &[Package] =
+    &[Package { name: "linux-source-6.12", provides: "/usr/src/linux-source-6.12.tar.xz" }];
+
+/// Tools the kernel build runs; objtool (always on for x86-64) needs libelf's headers, and the
+/// bzImage is LZ4-compressed.
+pub const KERNEL_TOOLS: &[Package] = &[
+    Package { name: "build-essential", provides: "/usr/bin/make" },
+    Package { name: "build-essential", provides: "/usr/bin/gcc" },
+    Package { name: "flex", provides: "/usr/bin/flex" },
+    Package { name: "bison", provides: "/usr/bin/bison" },
+    Package { name: "bc", provides: "/usr/bin/bc" },
+    Package { name: "xz-utils", provides: "/usr/bin/xz" },
+    Package { name: "lz4", provides: "/usr/bin/lz4" },
+    Package { name: "libelf-dev", provides: "/usr/include/gelf.h" },
+];
+
+/// Booting workers, and the cpio(1) the initramfs writer's test reads its archives back with.
+pub const RUN: &[Package] = &[
+    Package { name: "qemu-system-x86", provides: "/usr/bin/qemu-system-x86_64" },
+    Package { name: "cpio", provides: "/usr/bin/cpio" },
+];
+
+/// Installs whichever of `packages` are missing, or explains how to.
+pub fn ensure(packages: &[Package]) -> Result<(), String> {
+    let mut missing: Vec<&str> =
+        packages.iter().filter(|p| !std::path::Path::new(p.provides).exists()).map(|p| p.name).collect();
+    missing.dedup();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let command = format!("apt-get install -y {}", missing.join(" "));
+    if !is_root() {
+        return Err(format!("missing Debian packages; install them with:\n  sudo apt-get update && sudo {command}"));
+    }
+    println!("installing missing Debian packages: {}", missing.join(" "));
+    run(Command::new("apt-get").args(["update", "-qq"]))?;
+    run(Command::new("apt-get").args(["install", "-y", "-qq"]).args(&missing).env("DEBIAN_FRONTEND", "noninteractive"))
+}
+
+fn is_root() -> bool {
+    Command::new("id").arg("-u").output().map(|o| o.stdout.trim_ascii() == b"0").unwrap_or(false)
+}
+
+fn run(cmd: &mut Command) -> Result<(), String> {
+    let status = cmd.status().map_err(|e| format!("{cmd:?}: {e}"))?;
+    if status.success() { Ok(()) } else { Err(format!("{cmd:?} failed ({status})")) }
+}
