@@ -98,3 +98,5 @@ impl core::fmt::Display for FnError {
         write!(f, "{:?}: {}", self.kind, self.message)
     }
 }
+
+impl core::error::Error for FnError {}

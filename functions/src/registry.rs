@@ -5,6 +5,10 @@ use crate::function::{Context, ErrorKind, FnError, Function};
 /// The compiled-in functions. One line per function.
 pub static CATALOGUE: &[Entry] = &[Entry::of::<Echo>(), Entry::of::<FloatOperations>(), Entry::of::<CascadingSha256>()];
 
+/// Decodes postcard arguments, checks them, runs the body and writes the postcard output into the
+/// buffer; returns the output's length.
+pub type RunFn = fn(&mut Context<'_>, &[u8], &mut [u8]) -> Result<usize, FnError>;
+
 /// One function, erased to plain function pointers.
 pub struct Entry {
     pub name: &'static str,
@@ -12,9 +16,7 @@ pub struct Entry {
     pub args: &'static str,
     pub output: &'static str,
     pub example: &'static str,
-    /// Decodes postcard arguments, checks them, runs the body and writes the postcard output into
-    /// `out`; returns the output's length.
-    pub run: fn(&mut Context<'_>, &[u8], &mut [u8]) -> Result<usize, FnError>,
+    pub run: RunFn,
     #[cfg(feature = "std")]
     pub args_from_json: fn(&serde_json::Value) -> Result<std::vec::Vec<u8>, crate::json::HostError>,
     #[cfg(feature = "std")]

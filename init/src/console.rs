@@ -38,7 +38,7 @@ impl Log for Console {
 /// Writes raw bytes to the console, ignoring errors: there is nowhere else to report them.
 pub fn write_console(mut bytes: &[u8]) {
     while !bytes.is_empty() {
-        match rustix::io::write(unsafe { rustix::stdio::stdout() }, bytes) {
+        match rustix::io::write(rustix::stdio::stdout(), bytes) {
             Ok(0) | Err(_) => return,
             Ok(n) => bytes = &bytes[n..],
         }

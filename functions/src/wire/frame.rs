@@ -27,6 +27,8 @@ impl core::fmt::Display for FrameError {
     }
 }
 
+impl core::error::Error for FrameError {}
+
 /// Writes `msg` as one frame at the start of `buf`; returns the frame's length.
 pub fn encode<T: Serialize>(msg: &T, buf: &mut [u8]) -> Result<usize, FrameError> {
     let cap = buf.len().min(HEADER_LEN + MAX_FRAME);

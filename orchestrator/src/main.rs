@@ -1,0 +1,4 @@
+//! `microfaas`: see `microfaas --help`.
+fn main() -> std::process::ExitCode {
+    orchestrator::cli::main()
+}
