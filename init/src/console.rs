@@ -37,8 +37,10 @@ impl Log for Console {
 
 /// Writes raw bytes to the console, ignoring errors: there is nowhere else to report them.
 pub fn write_console(mut bytes: &[u8]) {
+    // SAFETY: fd 1 stays open for the life of the process (the kernel opened it; nothing closes it).
+    let console = unsafe { rustix::fd::BorrowedFd::borrow_raw(1) };
     while !bytes.is_empty() {
-        match rustix::io::write(rustix::stdio::stdout(), bytes) {
+        match rustix::io::write(console, bytes) {
             Ok(0) | Err(_) => return,
             Ok(n) => bytes = &bytes[n..],
         }
