@@ -91,6 +91,9 @@ impl FnError {
     pub const fn failed(message: &'static str) -> Self {
         FnError { kind: ErrorKind::Failed, message }
     }
+    pub const fn out_of_memory(message: &'static str) -> Self {
+        FnError { kind: ErrorKind::OutOfMemory, message }
+    }
 }
 
 impl core::fmt::Display for FnError {

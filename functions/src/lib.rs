@@ -3,8 +3,13 @@
 //!
 //! `no_std` by default so the worker's `/init` can link it; the `std` feature adds the host side:
 //! JSON ⇄ postcard bridging for the orchestrator and native runs for reference results.
+//!
+//! Heap memory comes from the global allocator: on the worker that is the init's fixed arena,
+//! reset after every invocation; on the host the system allocator. Functions allocate through
+//! [`memory`] so that running out is an `OutOfMemory` error, never an abort.
 #![no_std]
 
+extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
@@ -13,6 +18,7 @@ mod function;
 pub mod hex;
 #[cfg(feature = "std")]
 pub mod json;
+pub mod memory;
 mod registry;
 pub mod wire;
 

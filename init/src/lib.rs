@@ -6,6 +6,7 @@
 //! `main.rs` adds `_start`, the panic handler and the C memory functions.
 #![cfg_attr(not(test), no_std)]
 
+pub mod arena;
 pub mod clock;
 pub mod config;
 pub mod console;
@@ -21,7 +22,12 @@ use log::{error, info};
 pub fn main(env: env::Env) -> ! {
     let init_start_us = clock::now_us();
     console::install(env.get("mfaas_log"));
-    info!("microfaas init {} (protocol {})", env!("CARGO_PKG_VERSION"), functions::wire::PROTOCOL_VERSION);
+    info!(
+        "microfaas init {} (protocol {}, arena {} KiB)",
+        env!("CARGO_PKG_VERSION"),
+        functions::wire::PROTOCOL_VERSION,
+        arena::ARENA_BYTES / 1024
+    );
     let config = match config::Config::parse(env.vars()) {
         Ok(config) => config,
         Err(e) => {

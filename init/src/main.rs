@@ -6,6 +6,10 @@
 mod mem;
 mod start;
 
+/// Function bodies allocate from the fixed arena (reset after every invocation).
+#[global_allocator]
+static HEAP: init::arena::Heap = init::arena::Heap;
+
 /// A panic is a bug: say what we can on the console, then reboot to a clean worker.
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {

@@ -125,6 +125,8 @@ fn invoke_one<'o>(function: &str, args: &[u8], output: &'o mut [u8]) -> (Outcome
         (entry.run)(&mut ctx, args, output)
     });
     let exec_ns = clock::now_ns() - start;
+    // The output was written to `output`; nothing allocated during the call is alive any more.
+    crate::arena::ARENA.reset();
     let outcome = match result {
         // Leave room for the Result's own fields, so the reply always fits one frame.
         Ok(len) if len <= MAX_FRAME - 64 => Outcome::Output(&output[..len]),

@@ -11,7 +11,8 @@ pub fn main(args: &[String]) -> Result<PathBuf, String> {
     if let Some(extra) = args.first() {
         return Err(format!("image: unexpected argument {extra:?} (it takes none)"));
     }
-    let init = build_init()?;
+    let arena_kib = arena_kib()?;
+    let init = build_init(arena_kib)?;
     let out = paths::artifacts();
     std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
     let bytes = std::fs::read(&init).map_err(|e| format!("{}: {e}", init.display()))?;
@@ -27,7 +28,16 @@ pub fn main(args: &[String]) -> Result<PathBuf, String> {
     std::fs::write(&cpio_path, &cpio).map_err(|e| format!("{}: {e}", cpio_path.display()))?;
     println!("init            {:>8} bytes ({:.1} KiB)  {}", bytes.len(), kib(bytes.len()), out.join("init").display());
     println!("initramfs.cpio  {:>8} bytes ({:.1} KiB)  {}", cpio.len(), kib(cpio.len()), cpio_path.display());
+    println!("arena           {arena_kib:>8} KiB  (the functions' heap; set MFAAS_ARENA_KIB to change it)");
     Ok(cpio_path)
+}
+
+/// The functions' heap on the worker, in KiB: `MFAAS_ARENA_KIB`, 4096 by default.
+fn arena_kib() -> Result<u32, String> {
+    match std::env::var("MFAAS_ARENA_KIB") {
+        Err(_) => Ok(4096),
+        Ok(v) => v.parse().ok().filter(|&n| n > 0).ok_or(format!("MFAAS_ARENA_KIB={v:?} is not a positive number")),
+    }
 }
 
 fn kib(n: usize) -> f64 {
@@ -37,7 +47,7 @@ fn kib(n: usize) -> f64 {
 /// `cargo build` of the init binary in the `worker` profile (abort on panic, size-optimised, LTO,
 /// stripped). The target is named explicitly so the flags below reach only the init, never build
 /// scripts or proc macros.
-fn build_init() -> Result<PathBuf, String> {
+fn build_init(arena_kib: u32) -> Result<PathBuf, String> {
     const TARGET: &str = "x86_64-unknown-linux-gnu";
     println!("building the init (profile worker, target {TARGET})");
     let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
@@ -46,6 +56,7 @@ fn build_init() -> Result<PathBuf, String> {
         // Non-PIC code: the init is linked static and non-PIE (linker/init.args), so position
         // independence would only cost size.
         .env("CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS", "-C relocation-model=static")
+        .env("MFAAS_ARENA_KIB", arena_kib.to_string())
         .status()
         .map_err(|e| format!("cannot run cargo: {e}"))?;
     if !status.success() {
