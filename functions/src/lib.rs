@@ -19,6 +19,7 @@ pub mod hex;
 #[cfg(feature = "std")]
 pub mod json;
 pub mod memory;
+pub mod rng;
 mod registry;
 pub mod wire;
 
