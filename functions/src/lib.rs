@@ -19,8 +19,8 @@ pub mod hex;
 #[cfg(feature = "std")]
 pub mod json;
 pub mod memory;
-pub mod rng;
 mod registry;
+pub mod rng;
 pub mod wire;
 
 pub use function::{Clock, Context, ErrorKind, FnError, Function};

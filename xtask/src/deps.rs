@@ -31,6 +31,9 @@ pub const RUN: &[Package] = &[
     Package { name: "cpio", provides: "/usr/bin/cpio" },
 ];
 
+/// `cargo xtask bench functions` also runs the functions under qemu-user.
+pub const BENCH: &[Package] = &[Package { name: "qemu-user", provides: "/usr/bin/qemu-x86_64" }];
+
 /// Installs whichever of `packages` are missing, or explains how to.
 pub fn ensure(packages: &[Package]) -> Result<(), String> {
     let mut missing: Vec<&str> =

@@ -19,6 +19,9 @@ commands:
                                   `cargo test --workspace ARGS...` (the tests boot real workers)
   bench boot [--runs N]           boot a worker N times (default 10): QEMU start -> Hello, kernel
                                   and init milestones, echo round trip; init and initramfs sizes
+  bench functions [--reps N]      every function, small/medium/large payloads: time on a booted
+                                  worker vs the same code on the host, natively and under
+                                  qemu-x86_64 (median of N, default 5)
   kernel [--src DIR] [--jobs N]   build the worker kernel (bzImage) from Debian's linux-source-6.12
                                   (or DIR), cached by source and config fragment
   image                           build the no_std /init and pack initramfs.cpio
@@ -68,10 +71,14 @@ fn artifacts() -> Result<(), String> {
 /// The benchmarks are examples of the orchestrator crate: they drive real workers through its
 /// library, in release mode.
 fn bench(args: &[String]) -> Result<(), String> {
-    let (which, rest) = args.split_first().ok_or("bench: which one? (boot)")?;
+    let (which, rest) = args.split_first().ok_or("bench: which one? (boot, functions)")?;
     let example = match which.as_str() {
         "boot" => "bench_boot",
-        other => return Err(format!("bench: unknown benchmark {other:?} (known: boot)")),
+        "functions" => {
+            deps::ensure(deps::BENCH)?;
+            "bench_functions"
+        }
+        other => return Err(format!("bench: unknown benchmark {other:?} (known: boot, functions)")),
     };
     artifacts()?;
     cargo(&["run", "--quiet", "--release", "-p", "orchestrator", "--example", example, "--"], rest)
