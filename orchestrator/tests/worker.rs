@@ -6,10 +6,11 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use functions::rng::SplitMix64;
 use orchestrator::client::{Client, Invocation};
 use orchestrator::pool::WorkerState;
 use orchestrator::{Config, Orchestrator};
-use serde_json::json;
+use serde_json::{Value, json};
 
 /// One VM-using test at a time.
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -131,5 +132,79 @@ fn killing_qemu_mid_invocation_is_a_quick_502() {
     // The worker comes back for the next invocation.
     let again = live.post("echo", &json!("again"));
     assert_eq!((again.status, again.body.as_str()), (200, "\"again\""));
+    live.stop();
+}
+
+/// Arguments for `name` drawn the way the original MicroFaaS load generator drew its `f_args`
+/// (random sizes within each function's caps), from a seeded generator so a failure reproduces.
+fn draw(name: &str, rng: &mut SplitMix64) -> Option<Value> {
+    let mut text = |rng: &mut SplitMix64, max: u64| -> String {
+        let len = 1 + rng.below(max);
+        (0..len).map(|_| char::from(b' ' + rng.below(95) as u8)).collect()
+    };
+    let matrix = |rng: &mut SplitMix64, n: u64| -> Value {
+        (0..n).map(|_| (0..n).map(|_| rng.next_f64() * 200.0 - 100.0).collect::<Vec<f64>>()).collect::<Vec<_>>().into()
+    };
+    Some(match name {
+        "echo" => json!({"message": text(rng, 200), "n": rng.below(1000)}),
+        "float_operations" => json!({"n": 1 + rng.below(20_000)}),
+        "cascading_sha256" | "cascading_md5" => json!({"data": text(rng, 100), "rounds": 1 + rng.below(2_000)}),
+        "pyaes" => {
+            let blocks = 1 + rng.below(8) as usize;
+            let data: String = text(rng, 1000).chars().cycle().take(16 * blocks).collect();
+            json!({"data": data, "rounds": 1 + rng.below(50)})
+        }
+        "matmul" => {
+            let n = 1 + rng.below(20);
+            json!({"A": matrix(rng, n), "B": matrix(rng, n)})
+        }
+        "linpack" => json!({"n": 2 + rng.below(60), "seed": rng.next_u64() >> 12}),
+        "html_generation" => json!({"n": rng.below(200), "seed": rng.next_u64() >> 12}),
+        "zlib_decompress" => {
+            // Compressed on the host by the same inflate crate's counterpart; any valid stream works.
+            let plain = text(rng, 2_000).repeat(1 + rng.below(4) as usize);
+            let stream = miniz_oxide::deflate::compress_to_vec_zlib(plain.as_bytes(), 1 + rng.below(9) as u8);
+            json!({"data": stream.iter().map(|b| format!("{b:02x}")).collect::<String>()})
+        }
+        "regex_search" | "regex_match" => {
+            let patterns = [r"\d+", r"[a-f]+\d?", r"(ab|cd)+", r"^\s*\w+", r"x{2,3}y?", r"[^ ]+ [^ ]+$"];
+            let pattern = patterns[rng.below(patterns.len() as u64) as usize];
+            json!({"data": text(rng, 300), "pattern": pattern})
+        }
+        _ => return None,
+    })
+}
+
+/// What varies from run to run (timings) is not compared.
+fn without_timings(mut v: Value) -> Value {
+    if let Some(map) = v.as_object_mut() {
+        map.remove("latency");
+        map.remove("mflops");
+    }
+    v
+}
+
+#[test]
+fn every_function_on_a_worker_matches_the_host() {
+    require_artifacts();
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let live = Live::start(2);
+    let mut rng = SplitMix64::new(2022);
+    for entry in functions::CATALOGUE {
+        for draw_no in 0..3 {
+            let args = draw(entry.name, &mut rng)
+                .unwrap_or_else(|| panic!("{}: no argument generator; add one to draw()", entry.name));
+            let answer = live.post(entry.name, &args);
+            assert_eq!(answer.status, 200, "{} draw {draw_no} {args}: {}", entry.name, answer.body);
+            let host = functions::json::run_on_host(entry.name, &args)
+                .unwrap_or_else(|e| panic!("{} on the host, {args}: {e}", entry.name));
+            assert_eq!(
+                without_timings(answer.json().unwrap()),
+                without_timings(host),
+                "{} draw {draw_no}: worker and host differ for {args}",
+                entry.name
+            );
+        }
+    }
     live.stop();
 }
