@@ -138,7 +138,7 @@ fn killing_qemu_mid_invocation_is_a_quick_502() {
 /// Arguments for `name` drawn the way the original MicroFaaS load generator drew its `f_args`
 /// (random sizes within each function's caps), from a seeded generator so a failure reproduces.
 fn draw(name: &str, rng: &mut SplitMix64) -> Option<Value> {
-    let mut text = |rng: &mut SplitMix64, max: u64| -> String {
+    let text = |rng: &mut SplitMix64, max: u64| -> String {
         let len = 1 + rng.below(max);
         (0..len).map(|_| char::from(b' ' + rng.below(95) as u8)).collect()
     };
