@@ -3,8 +3,10 @@ mod cascading_md5;
 mod cascading_sha256;
 mod echo;
 mod float_operations;
+mod pyaes;
 
 pub use cascading_md5::CascadingMd5;
 pub use cascading_sha256::CascadingSha256;
 pub use echo::{Echo, RawJson};
 pub use float_operations::FloatOperations;
+pub use pyaes::Pyaes;
