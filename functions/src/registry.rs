@@ -1,5 +1,6 @@
 //! The catalogue: every compiled-in function, type-erased so the init can dispatch by name.
 use crate::catalogue::CascadingMd5;
+use crate::catalogue::HtmlGeneration;
 use crate::catalogue::Pyaes;
 use crate::catalogue::{CascadingSha256, Echo, FloatOperations};
 use crate::function::{Context, ErrorKind, FnError, Function};
@@ -11,6 +12,7 @@ pub static CATALOGUE: &[Entry] = &[
     Entry::of::<CascadingSha256>(),
     Entry::of::<CascadingMd5>(),
     Entry::of::<Pyaes>(),
+    Entry::of::<HtmlGeneration>(),
 ];
 
 /// Decodes postcard arguments, checks them, runs the body and writes the postcard output into the
