@@ -3,8 +3,6 @@
 use std::string::{String, ToString};
 use std::vec::Vec;
 
-use serde::Deserialize;
-
 use crate::function::{Clock, Context, ErrorKind, FnError, Function};
 
 /// An error on the host side: like [`FnError`] but with an owned message, so serde's own words
@@ -31,9 +29,11 @@ impl std::error::Error for HostError {}
 
 /// JSON → typed `Args` → checked → postcard.
 pub fn args_from_json<F: Function + ?Sized>(json: &serde_json::Value) -> Result<Vec<u8>, HostError> {
-    // `&Value` is a borrowing deserializer, so `&str` fields work without copies.
-    let args =
-        F::Args::deserialize(json).map_err(|e| HostError { kind: ErrorKind::BadArguments, message: e.to_string() })?;
+    // `&Value` is a borrowing deserializer, so `&str` fields work without copies. serde names the
+    // field in a missing-field error but not in a wrong-type one; the path wrapper prefixes it
+    // ("rounds: invalid type: ...").
+    let args = serde_path_to_error::deserialize::<_, F::Args<'_>>(json)
+        .map_err(|e| HostError { kind: ErrorKind::BadArguments, message: e.to_string() })?;
     F::check(&args)?;
     Ok(postcard::to_allocvec(&args).map_err(|_| FnError::bad_args("arguments do not encode"))?)
 }
@@ -111,7 +111,9 @@ mod tests {
         assert_eq!(e.kind, ErrorKind::BadArguments);
         assert!(e.message.contains("rounds"), "{}", e.message);
         let e = run_on_host("cascading_sha256", &json!({"data": 5, "rounds": 1})).unwrap_err();
-        assert!(e.message.contains("string"), "{}", e.message);
+        assert!(e.message.starts_with("data:") && e.message.contains("string"), "{}", e.message);
+        let e = run_on_host("cascading_sha256", &json!({"data": "x", "rounds": -1})).unwrap_err();
+        assert!(e.message.starts_with("rounds:"), "{}", e.message);
         let e = run_on_host("float_operations", &json!({"n": 10_000_001})).unwrap_err();
         assert!(e.message.starts_with("n:"), "{}", e.message);
     }

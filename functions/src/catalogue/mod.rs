@@ -1,8 +1,14 @@
 //! The function bodies, one file each.
+mod cascading_md5;
 mod cascading_sha256;
 mod echo;
 mod float_operations;
+mod html_generation;
+mod pyaes;
 
+pub use cascading_md5::CascadingMd5;
 pub use cascading_sha256::CascadingSha256;
 pub use echo::{Echo, RawJson};
 pub use float_operations::FloatOperations;
+pub use html_generation::HtmlGeneration;
+pub use pyaes::Pyaes;
