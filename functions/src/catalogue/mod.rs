@@ -2,9 +2,11 @@
 mod cascading_sha256;
 mod echo;
 mod float_operations;
+mod linpack;
 mod matmul;
 
 pub use cascading_sha256::CascadingSha256;
 pub use echo::{Echo, RawJson};
 pub use float_operations::FloatOperations;
+pub use linpack::Linpack;
 pub use matmul::Matmul;
