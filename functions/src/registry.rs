@@ -1,8 +1,5 @@
 //! The catalogue: every compiled-in function, type-erased so the init can dispatch by name.
-use crate::catalogue::CascadingMd5;
-use crate::catalogue::HtmlGeneration;
-use crate::catalogue::Pyaes;
-use crate::catalogue::{CascadingSha256, Echo, FloatOperations};
+use crate::catalogue::*;
 use crate::function::{Context, ErrorKind, FnError, Function};
 
 /// The compiled-in functions. One line per function.
@@ -13,6 +10,8 @@ pub static CATALOGUE: &[Entry] = &[
     Entry::of::<CascadingMd5>(),
     Entry::of::<Pyaes>(),
     Entry::of::<HtmlGeneration>(),
+    Entry::of::<Matmul>(),
+    Entry::of::<Linpack>(),
 ];
 
 /// Decodes postcard arguments, checks them, runs the body and writes the postcard output into the

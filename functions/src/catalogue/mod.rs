@@ -4,6 +4,8 @@ mod cascading_sha256;
 mod echo;
 mod float_operations;
 mod html_generation;
+mod linpack;
+mod matmul;
 mod pyaes;
 
 pub use cascading_md5::CascadingMd5;
@@ -11,4 +13,6 @@ pub use cascading_sha256::CascadingSha256;
 pub use echo::{Echo, RawJson};
 pub use float_operations::FloatOperations;
 pub use html_generation::HtmlGeneration;
+pub use linpack::Linpack;
+pub use matmul::Matmul;
 pub use pyaes::Pyaes;
