@@ -1,4 +1,5 @@
 //! The function bodies, one file each.
+mod cascade;
 mod cascading_md5;
 mod cascading_sha256;
 mod echo;
