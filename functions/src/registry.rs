@@ -1,9 +1,14 @@
 //! The catalogue: every compiled-in function, type-erased so the init can dispatch by name.
-use crate::catalogue::{CascadingSha256, Echo, FloatOperations};
+use crate::catalogue::{CascadingSha256, Echo, FloatOperations, ZlibDecompress};
 use crate::function::{Context, ErrorKind, FnError, Function};
 
 /// The compiled-in functions. One line per function.
-pub static CATALOGUE: &[Entry] = &[Entry::of::<Echo>(), Entry::of::<FloatOperations>(), Entry::of::<CascadingSha256>()];
+pub static CATALOGUE: &[Entry] = &[
+    Entry::of::<Echo>(),
+    Entry::of::<FloatOperations>(),
+    Entry::of::<CascadingSha256>(),
+    Entry::of::<ZlibDecompress>(),
+];
 
 /// Decodes postcard arguments, checks them, runs the body and writes the postcard output into the
 /// buffer; returns the output's length.

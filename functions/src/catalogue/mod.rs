@@ -2,7 +2,9 @@
 mod cascading_sha256;
 mod echo;
 mod float_operations;
+mod zlib_decompress;
 
 pub use cascading_sha256::CascadingSha256;
 pub use echo::{Echo, RawJson};
 pub use float_operations::FloatOperations;
+pub use zlib_decompress::ZlibDecompress;
