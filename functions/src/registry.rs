@@ -1,5 +1,5 @@
 //! The catalogue: every compiled-in function, type-erased so the init can dispatch by name.
-use crate::catalogue::{CascadingSha256, Echo, FloatOperations, ZlibDecompress};
+use crate::catalogue::{CascadingSha256, Echo, FloatOperations, RegexMatch, RegexSearch, ZlibDecompress};
 use crate::function::{Context, ErrorKind, FnError, Function};
 
 /// The compiled-in functions. One line per function.
@@ -8,6 +8,8 @@ pub static CATALOGUE: &[Entry] = &[
     Entry::of::<FloatOperations>(),
     Entry::of::<CascadingSha256>(),
     Entry::of::<ZlibDecompress>(),
+    Entry::of::<RegexSearch>(),
+    Entry::of::<RegexMatch>(),
 ];
 
 /// Decodes postcard arguments, checks them, runs the body and writes the postcard output into the
