@@ -4,7 +4,8 @@
 //! The output buffer grows through [`memory::reserve`], so on the worker a decompression bomb ends
 //! as `OutOfMemory` once the arena is exhausted instead of aborting the worker. An output that
 //! inflates fine but is too large for the reply frame is a `Failed` "output exceeds the frame size
-//! cap". A stream that is not valid zlib (bad header, corrupt deflate data, truncated, adler32
+//! cap"; that is also what a bomb gives on the host, which has no arena (there the input cap bounds
+//! the inflated size to about 33 MB). A stream that is not valid zlib (bad header, corrupt deflate data, truncated, adler32
 //! mismatch) is the client's mistake, so it is `BadArguments` (400) naming `data`; the header is
 //! checked before a worker is powered on, the rest only shows while inflating. Like Python's
 //! `zlib.decompress`, bytes after the end of the stream are ignored.
