@@ -12,6 +12,9 @@ pub static CATALOGUE: &[Entry] = &[
     Entry::of::<HtmlGeneration>(),
     Entry::of::<Matmul>(),
     Entry::of::<Linpack>(),
+    Entry::of::<ZlibDecompress>(),
+    Entry::of::<RegexSearch>(),
+    Entry::of::<RegexMatch>(),
 ];
 
 /// Decodes postcard arguments, checks them, runs the body and writes the postcard output into the

@@ -8,6 +8,10 @@ mod html_generation;
 mod linpack;
 mod matmul;
 mod pyaes;
+mod regex;
+mod regex_match;
+mod regex_search;
+mod zlib_decompress;
 
 pub use cascading_md5::CascadingMd5;
 pub use cascading_sha256::CascadingSha256;
@@ -17,3 +21,6 @@ pub use html_generation::HtmlGeneration;
 pub use linpack::Linpack;
 pub use matmul::Matmul;
 pub use pyaes::Pyaes;
+pub use regex_match::RegexMatch;
+pub use regex_search::RegexSearch;
+pub use zlib_decompress::ZlibDecompress;
