@@ -208,3 +208,20 @@ fn every_function_on_a_worker_matches_the_host() {
     }
     live.stop();
 }
+
+#[test]
+fn a_decompression_bomb_is_out_of_memory_on_the_worker_and_the_platform_keeps_serving() {
+    require_artifacts();
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let live = Live::start(1);
+    // 16 KB of zlib that inflates to 16 MiB of zeros, far past the worker's 4 MiB arena.
+    let bomb = include_str!("../../functions/src/catalogue/testdata/zlib_bomb_16mib.hex").trim();
+    let answer = live.post("zlib_decompress", &json!({"data": bomb}));
+    assert_eq!(answer.status, 507, "{}", answer.body);
+    assert!(answer.body.contains("memory"), "{}", answer.body);
+    assert!(answer.worker.is_some() && answer.exec.is_some(), "the worker answered it: {answer:?}");
+    let echo = live.post("echo", &json!({"after": "the bomb"}));
+    assert_eq!(echo.status, 200, "{}", echo.body);
+    assert_eq!(echo.json().unwrap(), json!({"after": "the bomb"}));
+    live.stop();
+}
