@@ -2,7 +2,11 @@
 //! with a fixed payload set (small, medium, large), timed three ways side by side:
 //! - on one booted worker (our kernel and init under QEMU TCG): the init's own execution time;
 //! - natively on the host, by this same binary (`--host-run`);
-//! - on the host under `qemu-x86_64` (Debian's qemu-user: the same TCG engine the worker runs on).
+//! - on the host under `qemu-x86_64 -cpu max` (Debian's qemu-user: the same TCG engine and CPU
+//!   model the worker runs on).
+//!
+//! `cargo xtask bench functions` builds this binary with the worker's cargo profile, so all three
+//! columns run the same build (opt-level s, LTO) of each function.
 //!
 //! Worker ÷ qemu-user isolates what is ours (arena, copies, framing, the no_std build) from what
 //! is the emulator's; qemu-user ÷ native is the emulator's cost.
@@ -105,7 +109,7 @@ fn main() -> Res<()> {
     );
     for ((name, size, body), worker_ms) in payloads().into_iter().zip(worker) {
         let native = median_ms(Command::new(&me).args(["--host-run", name, &body.to_string(), &reps.to_string()]))?;
-        let emulated = median_ms(Command::new("qemu-x86_64").arg(&me).args([
+        let emulated = median_ms(Command::new("qemu-x86_64").args(["-cpu", "max"]).arg(&me).args([
             "--host-run",
             name,
             &body.to_string(),

@@ -72,16 +72,18 @@ fn artifacts() -> Result<(), String> {
 /// library, in release mode.
 fn bench(args: &[String]) -> Result<(), String> {
     let (which, rest) = args.split_first().ok_or("bench: which one? (boot, functions)")?;
-    let example = match which.as_str() {
-        "boot" => "bench_boot",
+    // The function benchmark's host runs use the worker's own profile (opt-level s, LTO), so the
+    // host and the worker execute the same build of each function.
+    let (example, profile) = match which.as_str() {
+        "boot" => ("bench_boot", "release"),
         "functions" => {
             deps::ensure(deps::BENCH)?;
-            "bench_functions"
+            ("bench_functions", "worker")
         }
         other => return Err(format!("bench: unknown benchmark {other:?} (known: boot, functions)")),
     };
     artifacts()?;
-    cargo(&["run", "--quiet", "--release", "-p", "orchestrator", "--example", example, "--"], rest)
+    cargo(&["run", "--quiet", "--profile", profile, "-p", "orchestrator", "--example", example, "--"], rest)
 }
 
 /// Runs cargo in the workspace with `args` then `extra`.
