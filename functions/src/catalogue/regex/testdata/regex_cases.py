@@ -1,6 +1,6 @@
 """Reference results for regex_search and regex_match, from Python's own `re` module.
 
-    python3 functions/src/catalogue/testdata/regex_cases.py > functions/src/catalogue/testdata/regex_cases.json
+    python3 functions/src/catalogue/regex/testdata/regex_cases.py > functions/src/catalogue/regex/testdata/regex_cases.json
 
 (made with Python 3.11.7). Every case is compiled with re.ASCII, the semantics the functions
 implement. "valid" holds [pattern, data, re.search(...).group() or None, re.match(...) is not None];
