@@ -19,6 +19,7 @@ pub mod hex;
 #[cfg(feature = "std")]
 pub mod json;
 pub mod memory;
+pub mod net;
 mod registry;
 pub mod rng;
 pub mod wire;

@@ -8,6 +8,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+mod services;
+pub use services::{GuestService, GuestServices, REDACTED, Secret, ServiceConfig, resolve_for_guests};
+
 /// The embedded default configuration, with a comment on every key.
 pub const DEFAULT_TOML: &str = include_str!("default.toml");
 
@@ -34,6 +37,9 @@ pub struct Config {
     pub log_dir: Option<PathBuf>,
     pub qemu: QemuConfig,
     pub workers: Vec<WorkerConfig>,
+    /// `[services.<name>]`: data-plane endpoints and credentials, by name.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub services: std::collections::BTreeMap<String, ServiceConfig>,
 }
 
 /// How the QEMU power backend starts a worker VM.
@@ -148,6 +154,7 @@ impl Config {
         if self.workers.is_empty() {
             return invalid("workers: at least one worker is needed".into());
         }
+        services::validate(&self.services)?;
         for (i, w) in self.workers.iter().enumerate() {
             validate_worker_id(&w.id).map_err(|m| ConfigError::Invalid(format!("workers[{i}].id: {m}")))?;
             if self.workers[..i].iter().any(|other| other.id == w.id) {
