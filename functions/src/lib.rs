@@ -14,6 +14,7 @@ extern crate alloc;
 extern crate std;
 
 pub mod catalogue;
+pub mod clients;
 mod function;
 pub mod hex;
 #[cfg(feature = "std")]

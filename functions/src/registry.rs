@@ -12,6 +12,8 @@ pub static CATALOGUE: &[Entry] = &[
     Entry::of::<HtmlGeneration>(),
     Entry::of::<Matmul>(),
     Entry::of::<Linpack>(),
+    Entry::of::<RedisInsert>(),
+    Entry::of::<RedisModify>(),
 ];
 
 /// Decodes postcard arguments, checks them, runs the body and writes the postcard output into the

@@ -148,6 +148,8 @@ struct FunctionInfo {
     summary: &'static str,
     args: &'static str,
     output: &'static str,
+    /// The `[services.<name>]` it needs.
+    services: &'static [&'static str],
     example: serde_json::Value,
 }
 
@@ -159,6 +161,7 @@ async fn list_functions() -> Response {
             summary: e.summary,
             args: e.args,
             output: e.output,
+            services: e.services,
             example: serde_json::from_str(e.example).unwrap_or(serde_json::Value::Null),
         })
         .collect();

@@ -113,6 +113,17 @@ mod tests {
     }
 
     #[test]
+    fn a_missing_service_is_503_before_any_worker() {
+        let Err(r) = super::prepare("redis_insert", br#"{"id": 1, "balance": 2}"#, &Default::default()) else {
+            panic!("accepted without [services.redis]")
+        };
+        assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(r.message.contains("[services.redis]"), "{}", r.message);
+        let (_, _, services) = prepare("redis_insert", br#"{"id": 1, "balance": 2}"#).unwrap();
+        assert_eq!(services[0].addr, "10.0.2.2:6379".parse().unwrap());
+    }
+
+    #[test]
     fn echo_accepts_an_empty_body_as_null() {
         assert!(prepare("echo", b"").is_ok());
     }
