@@ -119,6 +119,16 @@ fn a_stalling_server_times_out_and_garbage_is_a_protocol_error() {
     let e = run("redis_insert", json!({"id": 1, "balance": 1}), fake_server(Some(b"HTTP/1.1 400 Bad\r\n")), None)
         .unwrap_err();
     assert_eq!(e.kind, ErrorKind::ProtocolError, "{e}");
+    // Garbage in answer to AUTH is not a refused password.
+    let e =
+        run("redis_insert", json!({"id": 1, "balance": 1}), fake_server(Some(b"220 smtp\r\n")), Some("x")).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::ProtocolError, "{e}");
+    // An error reply to AUTH is.
+    let e =
+        run("redis_insert", json!({"id": 1, "balance": 1}), fake_server(Some(b"-ERR invalid password\r\n")), Some("x"))
+            .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::AuthFailed, "{e}");
+    assert!(e.message.ends_with("ERR invalid password"), "{}", e.message);
     let e = run("redis_insert", json!({"id": 1, "balance": 1}), fake_server(Some(b"+OK")), None).unwrap_err();
     assert_eq!(e.kind, ErrorKind::ServiceUnavailable, "closed mid-reply: {e}");
     assert!(e.message.contains("closed"), "{}", e.message);

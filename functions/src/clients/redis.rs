@@ -12,6 +12,9 @@ use crate::net::{Connector, Service, ServiceError, Stream};
 /// The reply buffer: the longest reply (line or bulk string with its header) accepted.
 pub const BUFFER: usize = 512;
 
+/// The message of an error reply (`-ERR ...`), as opposed to a reply we could not parse.
+const ERROR_REPLY: &str = "protocol error: the server answered with an error";
+
 /// One reply, borrowing from the client's buffer.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Reply<'r> {
@@ -50,7 +53,9 @@ impl<'n> Redis<'n> {
             match reply {
                 Ok(Reply::Simple(b"OK")) => {}
                 Ok(_) => return Err(ServiceError::protocol("protocol error: unexpected reply to AUTH")),
-                Err(e) if e.kind == ErrorKind::ProtocolError => {
+                // The server refused in its own words (e.g. `-ERR invalid password` of old
+                // servers); garbage stays a protocol error.
+                Err(e) if e.message == ERROR_REPLY => {
                     return Err(ServiceError { kind: ErrorKind::AuthFailed, message: "auth failed", ..e });
                 }
                 Err(e) => return Err(e),
@@ -81,7 +86,7 @@ impl<'n> Redis<'n> {
                 let e = if auth {
                     ServiceError::new(ErrorKind::AuthFailed, "auth failed")
                 } else {
-                    ServiceError::protocol("protocol error: the server answered with an error")
+                    ServiceError::protocol(ERROR_REPLY)
                 };
                 return Err(e.with_server_text(text));
             }
