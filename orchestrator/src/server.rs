@@ -126,6 +126,11 @@ impl Orchestrator {
         for (name, s) in &services {
             log::info!("service {name}: {} (as workers reach it {})", s.config.address, s.addr);
         }
+        for e in functions::CATALOGUE {
+            for s in e.services.iter().filter(|s| !services.contains_key(**s)) {
+                log::info!("{} needs [services.{s}], which is not configured: it will be answered 503", e.name);
+            }
+        }
         let router = crate::gateway::router(scheduler.clone(), Arc::new(services), config.max_body);
         let (http_stop, stopped) = oneshot::channel::<()>();
         let http_task = tokio::spawn(async move {

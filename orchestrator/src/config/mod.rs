@@ -308,6 +308,23 @@ mod tests {
     }
 
     #[test]
+    fn services_parse_and_their_mistakes_are_named() {
+        let c = Config::from_toml_str(
+            "[services.redis]\naddress = \"127.0.0.1:6379\"\npassword = \"hunter2\"\ndatabase = \"2\"",
+        )
+        .unwrap();
+        let redis = &c.services["redis"];
+        assert_eq!(redis.password.as_ref().unwrap().expose(), "hunter2");
+        assert_eq!(redis.database.as_deref(), Some("2"));
+        assert!(!c.to_toml().contains("hunter2") && c.to_toml().contains(REDACTED));
+        assert!(!format!("{c:?}").contains("hunter2"));
+        let err = |text: &str| Config::from_toml_str(text).unwrap_err().to_string();
+        assert!(err("[services.redis]\naddress = \"127.0.0.1:6379\"\npasswd = \"x\"").contains("passwd"));
+        assert!(err("[services.redis]\naddress = \"127.0.0.1\"").contains("services.redis.address"));
+        assert!(err("[services.redis]\nuser = \"u\"").contains("address"));
+    }
+
+    #[test]
     fn with_qemu_workers_names_them_in_order() {
         let c = Config::embedded().with_qemu_workers(3);
         assert_eq!(c.workers.iter().map(|w| w.id.as_str()).collect::<Vec<_>>(), ["w0", "w1", "w2"]);
