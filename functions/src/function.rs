@@ -1,6 +1,8 @@
 //! What a function is: a name, typed arguments and output, and a body that runs with a context.
 use serde::{Deserialize, Serialize};
 
+use crate::net::{Connector, ServerText, Service, ServiceError};
+
 /// A compiled-in function. Adding one is one file in `catalogue/` plus one line in the registry.
 pub trait Function {
     /// The name clients invoke it by (`POST /function/{NAME}`).
@@ -13,6 +15,9 @@ pub trait Function {
     const OUTPUT: &'static str;
     /// A small valid request body (JSON), for the demo and `microfaas functions`.
     const EXAMPLE: &'static str;
+    /// The configured services it needs (`[services.<name>]` in the orchestrator's config), sent
+    /// with each Invoke; part of the catalogue hash. Most functions need none.
+    const SERVICES: &'static [&'static str] = &[];
 
     /// Arguments as they travel (postcard), borrowing from the Invoke frame.
     type Args<'a>: Serialize + Deserialize<'a>;
@@ -49,9 +54,49 @@ pub trait Clock {
 /// What a function body may use besides its arguments.
 pub struct Context<'c> {
     pub clock: &'c dyn Clock,
+    /// The network, where the runner has one (the worker's smoltcp, the host's sockets).
+    net: Option<&'c mut dyn Connector>,
+    /// The services this invocation was given, as declared by [`Function::SERVICES`].
+    services: &'c [Service<'c>],
+    /// The server's own words about the last failure, for the runner to report with the error.
+    server_text: ServerText,
 }
 
-impl Context<'_> {
+impl<'c> Context<'c> {
+    /// A context without network: enough for every function that declares no services.
+    pub fn new(clock: &'c dyn Clock) -> Self {
+        Context { clock, net: None, services: &[], server_text: ServerText::new() }
+    }
+
+    /// A context with a connector and the invocation's services.
+    pub fn with_network(clock: &'c dyn Clock, net: &'c mut dyn Connector, services: &'c [Service<'c>]) -> Self {
+        Context { clock, net: Some(net), services, server_text: ServerText::new() }
+    }
+
+    /// The service called `name` and the connector to reach it with.
+    pub fn service(&mut self, name: &str) -> Result<(&Service<'c>, &mut dyn Connector), FnError> {
+        let service = self.services.iter().find(|s| s.name == name).ok_or(FnError {
+            kind: ErrorKind::ServiceUnavailable,
+            message: "service unavailable: not configured for this invocation",
+        })?;
+        let net = self.net.as_deref_mut().ok_or(FnError {
+            kind: ErrorKind::ServiceUnavailable,
+            message: "service unavailable: this runner has no network",
+        })?;
+        Ok((service, net))
+    }
+
+    /// Turns a client's error into the function's, keeping the server's text for the runner.
+    pub fn fail(&mut self, e: ServiceError) -> FnError {
+        self.server_text = e.server.clone();
+        e.fn_error()
+    }
+
+    /// What the server said about the failure just returned, if anything (empty otherwise).
+    pub fn server_text(&self) -> &str {
+        &self.server_text
+    }
+
     /// Seconds elapsed since `start_ns` (a value from `clock.now_ns()`), for `latency` outputs.
     pub fn seconds_since(&self, start_ns: u64) -> f64 {
         self.clock.now_ns().saturating_sub(start_ns) as f64 / 1e9
@@ -74,6 +119,12 @@ pub enum ErrorKind {
     Timeout,
     /// The Invoke frame could not be decoded.
     Malformed,
+    /// A service the function needs refused the connection, timed out or closed it early.
+    ServiceUnavailable,
+    /// A service refused the configured credentials.
+    AuthFailed,
+    /// A service answered something the client does not understand, or an error reply.
+    ProtocolError,
 }
 
 /// An error from a function or from decoding its arguments. Messages are static so a worker can

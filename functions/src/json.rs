@@ -4,6 +4,8 @@ use std::string::{String, ToString};
 use std::vec::Vec;
 
 use crate::function::{Clock, Context, ErrorKind, FnError, Function};
+use crate::net::Service;
+use crate::net::host::HostConnector;
 
 /// An error on the host side: like [`FnError`] but with an owned message, so serde's own words
 /// (which name the field and the expected type) reach the client.
@@ -67,15 +69,31 @@ impl Clock for HostClock {
 }
 
 /// Runs a function natively on the host: JSON in, JSON out. The reference the worker's results are
-/// compared with, and the native baseline of the benchmarks.
+/// compared with, and the native baseline of the benchmarks. For functions that need no services.
 pub fn run_on_host(name: &str, args: &serde_json::Value) -> Result<serde_json::Value, HostError> {
+    run_on_host_with(name, args, &[])
+}
+
+/// [`run_on_host`] with the services a data-plane function needs, reached over host sockets.
+pub fn run_on_host_with(
+    name: &str,
+    args: &serde_json::Value,
+    services: &[Service<'_>],
+) -> Result<serde_json::Value, HostError> {
     let entry = crate::find(name)?;
     let args = (entry.args_from_json)(args)?;
     let clock = HostClock::new();
-    let mut ctx = Context { clock: &clock };
+    let mut net = HostConnector::new();
+    let mut ctx = Context::with_network(&clock, &mut net, services);
     let mut out = std::vec![0u8; crate::wire::MAX_FRAME];
-    let len = (entry.run)(&mut ctx, &args, &mut out)?;
+    let len = (entry.run)(&mut ctx, &args, &mut out).map_err(|e| with_server_text(e, ctx.server_text()))?;
     (entry.output_to_json)(&out[..len])
+}
+
+/// The error as a client sees it: our words, then the server's where it gave some.
+pub fn with_server_text(e: FnError, server: &str) -> HostError {
+    let message = if server.is_empty() { e.message.into() } else { std::format!("{}: {server}", e.message) };
+    HostError { kind: e.kind, message }
 }
 
 #[cfg(test)]
@@ -87,7 +105,8 @@ mod tests {
 
     #[test]
     fn every_example_runs() {
-        for e in crate::CATALOGUE {
+        // Data-plane functions need a server: their own tests start one.
+        for e in crate::CATALOGUE.iter().filter(|e| e.services.is_empty()) {
             let args: serde_json::Value = serde_json::from_str(e.example).unwrap();
             run_on_host(e.name, &args).unwrap_or_else(|err| panic!("{}: {err}", e.name));
         }

@@ -14,11 +14,13 @@ extern crate alloc;
 extern crate std;
 
 pub mod catalogue;
+pub mod clients;
 mod function;
 pub mod hex;
 #[cfg(feature = "std")]
 pub mod json;
 pub mod memory;
+pub mod net;
 mod registry;
 pub mod rng;
 pub mod wire;

@@ -15,6 +15,8 @@ pub static CATALOGUE: &[Entry] = &[
     Entry::of::<ZlibDecompress>(),
     Entry::of::<RegexSearch>(),
     Entry::of::<RegexMatch>(),
+    Entry::of::<RedisInsert>(),
+    Entry::of::<RedisModify>(),
 ];
 
 /// Decodes postcard arguments, checks them, runs the body and writes the postcard output into the
@@ -28,6 +30,8 @@ pub struct Entry {
     pub args: &'static str,
     pub output: &'static str,
     pub example: &'static str,
+    /// The configured services it needs.
+    pub services: &'static [&'static str],
     pub run: RunFn,
     #[cfg(feature = "std")]
     pub args_from_json: fn(&serde_json::Value) -> Result<std::vec::Vec<u8>, crate::json::HostError>,
@@ -43,6 +47,7 @@ impl Entry {
             args: F::ARGS,
             output: F::OUTPUT,
             example: F::EXAMPLE,
+            services: F::SERVICES,
             run: run_erased::<F>,
             #[cfg(feature = "std")]
             args_from_json: F::args_from_json,
@@ -70,12 +75,12 @@ pub fn find(name: &str) -> Result<&'static Entry, FnError> {
         .ok_or(FnError { kind: ErrorKind::UnknownFunction, message: "no function of that name is compiled in" })
 }
 
-/// A fingerprint of the catalogue (names and argument/output shapes, FNV-1a 64). Worker and
+/// A fingerprint of the catalogue (names, argument/output shapes and services, FNV-1a 64). Worker and
 /// orchestrator must agree on it, or the orchestrator could send arguments the worker misreads.
 pub fn catalogue_hash() -> u64 {
     let mut h = Fnv::new();
     for e in CATALOGUE {
-        for part in [e.name, e.args, e.output] {
+        for part in [e.name, e.args, e.output].iter().chain(e.services) {
             h.write(part.as_bytes());
             h.write(&[0]);
         }

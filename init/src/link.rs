@@ -67,6 +67,11 @@ impl<'s, 'b> Link<'s, 'b> {
 
     /// The next frame's body.
     pub fn recv(&mut self) -> Result<&[u8], LinkError> {
+        self.recv_with_stack().map(|(body, _)| body)
+    }
+
+    /// The next frame's body, and the stack for the invocation it asks for (its connector).
+    pub fn recv_with_stack(&mut self) -> Result<(&[u8], &mut Stack<'b>), LinkError> {
         self.inbuf.copy_within(self.consumed..self.filled, 0);
         self.filled -= self.consumed;
         self.consumed = 0;
@@ -74,7 +79,7 @@ impl<'s, 'b> Link<'s, 'b> {
             match wire::split(&self.inbuf[..self.filled]) {
                 Ok(Some((_, used))) => {
                     self.consumed = used;
-                    return Ok(&self.inbuf[HEADER_LEN..used]);
+                    return Ok((&self.inbuf[HEADER_LEN..used], &mut *self.stack));
                 }
                 Ok(None) => {}
                 Err(FrameError::Oversize(n)) => return Err(LinkError::Oversize(n)),

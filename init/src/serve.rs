@@ -1,15 +1,21 @@
 //! The worker's life: bring the network up, connect, say Hello, then serve Invoke frames one at a
 //! time until told to reboot or power off.
+use core::fmt::Write as _;
 use functions::wire::{
     self, BootTimings, CallResult, FromWorker, HEADER_LEN, Hello, MAX_FRAME, Outcome, ToWorker, WireError,
 };
+
+use functions::wire::Invoke;
 use functions::{Context, ErrorKind, FnError};
 use log::{debug, error, info, warn};
 
 use crate::clock;
 use crate::config::Config;
 use crate::link::{self, Link, LinkError};
-use crate::net::{Buffers, Nic, PacketDevice, Stack};
+use crate::net::{Buffers, Nic, PacketDevice, Stack, StackConnector};
+
+/// An error's text as reported: our message and the server's (bounded, no allocation).
+type ErrorText = heapless::String<256>;
 
 /// Why the serve loop ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,6 +81,7 @@ pub fn run(config: &Config<'_>, init_start_us: u64) -> Exit {
     let mut inbuf = [0u8; HEADER_LEN + MAX_FRAME];
     let mut frame = [0u8; HEADER_LEN + MAX_FRAME];
     let mut output = [0u8; MAX_FRAME];
+    let mut message = ErrorText::new();
     let mut link = Link::new(&mut stack, &mut inbuf);
     let hello = FromWorker::Hello(Hello {
         version: wire::PROTOCOL_VERSION,
@@ -86,13 +93,15 @@ pub fn run(config: &Config<'_>, init_start_us: u64) -> Exit {
         return closed(e);
     }
     loop {
-        let body = match link.recv() {
-            Ok(body) => body,
+        let (body, stack) = match link.recv_with_stack() {
+            Ok(received) => received,
             Err(e) => return closed(e),
         };
         let reply = match wire::decode::<ToWorker>(body) {
             Ok(ToWorker::Invoke(invoke)) => {
-                let (outcome, exec_ns) = invoke_one(invoke.function, invoke.args, &mut output);
+                let mut net = StackConnector::new(stack);
+                let (outcome, exec_ns) = invoke_one(&invoke, &mut net, &mut output, &mut message);
+                net.finish();
                 debug!("call {} {}: {} ns", invoke.call, invoke.function, exec_ns);
                 CallResult { call: invoke.call, outcome, exec_ns }
             }
@@ -117,12 +126,24 @@ pub fn run(config: &Config<'_>, init_start_us: u64) -> Exit {
     }
 }
 
-/// Runs one function; the output lands in `output`.
-fn invoke_one<'o>(function: &str, args: &[u8], output: &'o mut [u8]) -> (Outcome<'o>, u64) {
+/// Runs one function; the output lands in `output`, an error's text (ours, then the server's where
+/// it gave some) in `message`.
+fn invoke_one<'o>(
+    invoke: &Invoke<'_>,
+    net: &mut StackConnector<'_, '_>,
+    output: &'o mut [u8],
+    message: &'o mut ErrorText,
+) -> (Outcome<'o>, u64) {
     let start = clock::now_ns();
-    let result = functions::find(function).and_then(|entry| {
-        let mut ctx = Context { clock: &clock::Monotonic };
-        (entry.run)(&mut ctx, args, output)
+    let result = functions::find(invoke.function).and_then(|entry| {
+        let mut ctx = Context::with_network(&clock::Monotonic, net, &invoke.services);
+        (entry.run)(&mut ctx, invoke.args, output).inspect_err(|e| {
+            message.clear();
+            let _ = write!(message, "{}", e.message);
+            if !ctx.server_text().is_empty() {
+                let _ = write!(message, ": {}", ctx.server_text());
+            }
+        })
     });
     let exec_ns = clock::now_ns() - start;
     // The output was written to `output`; nothing allocated during the call is alive any more.
@@ -131,7 +152,7 @@ fn invoke_one<'o>(function: &str, args: &[u8], output: &'o mut [u8]) -> (Outcome
         // Leave room for the Result's own fields, so the reply always fits one frame.
         Ok(len) if len <= MAX_FRAME - 64 => Outcome::Output(&output[..len]),
         Ok(_) => Outcome::Error(to_wire(FnError::failed("output exceeds the frame size cap"))),
-        Err(e) => Outcome::Error(to_wire(e)),
+        Err(e) => Outcome::Error(WireError { kind: e.kind, message: message.as_str() }),
     };
     (outcome, exec_ns)
 }

@@ -199,7 +199,7 @@ async fn host_worker(addr: std::net::SocketAddr) -> Res<()> {
 /// Runs the invoked function as the init does and writes the Result frame; returns its length.
 fn answer(invoke: &wire::Invoke<'_>, output: &mut [u8], frame: &mut [u8]) -> Res<usize> {
     let clock = functions::json::HostClock::new();
-    let mut ctx = functions::Context { clock: &clock };
+    let mut ctx = functions::Context::new(&clock);
     let start = clock.now_ns();
     let result = functions::find(invoke.function).and_then(|e| (e.run)(&mut ctx, invoke.args, output));
     let outcome = match result {

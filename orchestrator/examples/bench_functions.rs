@@ -166,7 +166,7 @@ fn host_run(name: &str, body: &str, reps: usize) -> Res<()> {
     let mut out = vec![0u8; functions::wire::MAX_FRAME];
     let mut times = Vec::new();
     for _ in 0..reps {
-        let mut ctx = functions::Context { clock: &clock };
+        let mut ctx = functions::Context::new(&clock);
         let start = clock.now_ns();
         (entry.run)(&mut ctx, &args, &mut out)?;
         times.push(Duration::from_nanos(clock.now_ns() - start));

@@ -235,10 +235,12 @@ fn invoke(args: &InvokeArgs) -> ExitCode {
 pub fn functions_listing() -> String {
     let mut out = String::new();
     for e in functions::CATALOGUE {
-        out.push_str(&format!(
-            "{}\n  {}\n  args:    {}\n  output:  {}\n  example: microfaas invoke {} --json '{}'\n\n",
-            e.name, e.summary, e.args, e.output, e.name, e.example
-        ));
+        out.push_str(&format!("{}\n  {}\n  args:    {}\n  output:  {}\n", e.name, e.summary, e.args, e.output));
+        if !e.services.is_empty() {
+            let tables: Vec<_> = e.services.iter().map(|s| format!("[services.{s}]")).collect();
+            out.push_str(&format!("  needs:   {} in the config\n", tables.join(", ")));
+        }
+        out.push_str(&format!("  example: microfaas invoke {} --json '{}'\n\n", e.name, e.example));
     }
     out
 }

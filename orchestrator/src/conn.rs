@@ -6,6 +6,7 @@ use functions::json::HostError;
 use functions::wire::{FromWorker, Invoke, Outcome, ToWorker};
 use tokio::net::TcpStream;
 
+use crate::config::GuestService;
 use crate::link::{Link, LinkError};
 
 /// A worker's answer to one Invoke, owned.
@@ -43,14 +44,22 @@ impl WorkerConn {
     /// Hello, is a protocol error.
     pub async fn invoke(&mut self, call: u64, function: &str, args: &[u8]) -> Result<(Reply, Duration), LinkError> {
         let started = Instant::now();
-        self.send_invoke(call, function, args).await?;
+        self.send_invoke(call, function, args, &[]).await?;
         let reply = self.recv_result(call).await?;
         Ok((reply, started.elapsed()))
     }
 
-    /// The first half of [`WorkerConn::invoke`]: sends the Invoke.
-    pub async fn send_invoke(&mut self, call: u64, function: &str, args: &[u8]) -> Result<(), LinkError> {
-        self.link.send(&ToWorker::Invoke(Invoke { call, function, args })).await
+    /// The first half of [`WorkerConn::invoke`]: sends the Invoke, with the services the function
+    /// declared.
+    pub async fn send_invoke(
+        &mut self,
+        call: u64,
+        function: &str,
+        args: &[u8],
+        services: &[GuestService],
+    ) -> Result<(), LinkError> {
+        let services = crate::link::wire_services(services)?;
+        self.link.send(&ToWorker::Invoke(Invoke { call, function, args, services })).await
     }
 
     /// The second half of [`WorkerConn::invoke`]: waits for the Result of `call`. Cancel-safe, so

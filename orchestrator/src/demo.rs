@@ -32,9 +32,11 @@ pub fn config(workers: usize) -> Config {
 pub async fn run(config: &Config) -> Result<Vec<Row>, Box<dyn std::error::Error>> {
     let orchestrator = Orchestrator::start(config).await?;
     let client = Client::new(&orchestrator.url(), Some(call_timeout(config)));
-    // All at once: with fewer workers than functions the rest wait in the queue.
+    // All at once: with fewer workers than functions the rest wait in the queue. Data-plane
+    // functions run only when their services are configured.
     let calls: Vec<_> = functions::CATALOGUE
         .iter()
+        .filter(|entry| entry.services.iter().all(|s| config.services.contains_key(*s)))
         .map(|entry| {
             let client = client.clone();
             tokio::task::spawn_blocking(move || (entry.name, client.invoke(entry.name, entry.example)))

@@ -2,6 +2,7 @@
 //!
 //! Reading keeps its partial frame in the [`Link`], so a `recv` cancelled by a timeout or by the
 //! worker's power going off loses nothing; the length is checked before any body byte is buffered.
+use crate::config::GuestService;
 use std::fmt;
 use std::io;
 
@@ -115,11 +116,21 @@ pub fn encode_to_vec(msg: &ToWorker<'_>) -> Result<Vec<u8>, LinkError> {
     Ok(buf)
 }
 
-/// Whether an Invoke of `function` with these postcard arguments fits in one frame, so the gateway
-/// can answer 413 before powering a worker on.
-pub fn invoke_fits(function: &str, args: &[u8]) -> bool {
-    let msg = ToWorker::Invoke(wire::Invoke { call: u64::MAX, function, args });
+/// Whether an Invoke of `function` with these postcard arguments and services fits in one frame, so
+/// the gateway can answer 413 before powering a worker on.
+pub fn invoke_fits(function: &str, args: &[u8], services: &[GuestService]) -> bool {
+    let Ok(services) = wire_services(services) else { return false };
+    let msg = ToWorker::Invoke(wire::Invoke { call: u64::MAX, function, args, services });
     encode_to_vec(&msg).is_ok()
+}
+
+/// The services as they travel in an Invoke.
+pub fn wire_services(services: &[GuestService]) -> Result<functions::net::Services<'_>, LinkError> {
+    let mut out = functions::net::Services::new();
+    for s in services {
+        out.push(s.wire()).map_err(|_| LinkError::Unexpected("more services than an Invoke carries".into()))?;
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -209,7 +220,7 @@ mod tests {
 
     #[test]
     fn invoke_fits_the_frame_cap() {
-        assert!(invoke_fits("echo", &[0; 1000]));
-        assert!(!invoke_fits("echo", &vec![0; MAX_FRAME]));
+        assert!(invoke_fits("echo", &[0; 1000], &[]));
+        assert!(!invoke_fits("echo", &vec![0; MAX_FRAME], &[]));
     }
 }

@@ -122,7 +122,16 @@ impl Orchestrator {
             Scheduler::start(listener, workers, timeouts, config.queue)
                 .map_err(bind_error("workers", config.worker_listen))?,
         );
-        let router = crate::gateway::router(scheduler.clone(), config.max_body);
+        let services = crate::config::resolve_for_guests(&config.services, &config.qemu.host_addr)?;
+        for (name, s) in &services {
+            log::info!("service {name}: {} (as workers reach it {})", s.config.address, s.addr);
+        }
+        for e in functions::CATALOGUE {
+            for s in e.services.iter().filter(|s| !services.contains_key(**s)) {
+                log::info!("{} needs [services.{s}], which is not configured: it will be answered 503", e.name);
+            }
+        }
+        let router = crate::gateway::router(scheduler.clone(), Arc::new(services), config.max_body);
         let (http_stop, stopped) = oneshot::channel::<()>();
         let http_task = tokio::spawn(async move {
             axum::serve(http, router)

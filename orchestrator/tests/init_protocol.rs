@@ -84,8 +84,11 @@ async fn a_malformed_invoke_with_a_readable_call_id_gets_an_error_and_the_worker
     // Still serving: a well-formed echo works.
     let args = (functions::find("echo").unwrap().args_from_json)(&serde_json::json!({"still": "here"})).unwrap();
     let mut frame = vec![0; wire::HEADER_LEN + wire::MAX_FRAME];
-    let n =
-        wire::encode(&ToWorker::Invoke(wire::Invoke { call: 43, function: "echo", args: &args }), &mut frame).unwrap();
+    let n = wire::encode(
+        &ToWorker::Invoke(wire::Invoke { call: 43, function: "echo", args: &args, services: Default::default() }),
+        &mut frame,
+    )
+    .unwrap();
     w.stream.write_all(&frame[..n]).await.unwrap();
     let body = read_frame(&mut w.stream).await;
     let FromWorker::Result(r) = wire::decode::<FromWorker>(&body).unwrap() else { panic!("no Result") };

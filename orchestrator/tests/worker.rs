@@ -190,7 +190,8 @@ fn every_function_on_a_worker_matches_the_host() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let live = Live::start(2);
     let mut rng = SplitMix64::new(2022);
-    for entry in functions::CATALOGUE {
+    // Data-plane functions need servers: tests/dataplane.rs starts them.
+    for entry in functions::CATALOGUE.iter().filter(|e| e.services.is_empty()) {
         for draw_no in 0..3 {
             let args = draw(entry.name, &mut rng)
                 .unwrap_or_else(|| panic!("{}: no argument generator; add one to draw()", entry.name));

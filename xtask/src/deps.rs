@@ -25,10 +25,13 @@ pub const KERNEL_TOOLS: &[Package] = &[
     Package { name: "libelf-dev", provides: "/usr/include/gelf.h" },
 ];
 
-/// Booting workers, and the cpio(1) the initramfs writer's test reads its archives back with.
+/// Booting workers, the cpio(1) the initramfs writer's test reads its archives back with, and the
+/// real servers the data-plane tests start (redis-server pulls in redis-tools' redis-cli).
 pub const RUN: &[Package] = &[
     Package { name: "qemu-system-x86", provides: "/usr/bin/qemu-system-x86_64" },
     Package { name: "cpio", provides: "/usr/bin/cpio" },
+    Package { name: "redis-server", provides: "/usr/bin/redis-server" },
+    Package { name: "redis-tools", provides: "/usr/bin/redis-cli" },
 ];
 
 /// `cargo xtask bench functions` also runs the functions under qemu-user.

@@ -153,7 +153,12 @@ mod tests {
         let fits = |n: usize| {
             let m = vec![vec![f64::MAX; n]; n];
             let args = postcard::to_allocvec(&Args { a: m.clone(), b: m }).unwrap();
-            let msg = ToWorker::Invoke(Invoke { call: u64::MAX, function: Matmul::NAME, args: &args });
+            let msg = ToWorker::Invoke(Invoke {
+                call: u64::MAX,
+                function: Matmul::NAME,
+                args: &args,
+                services: Default::default(),
+            });
             wire::encode(&msg, &mut vec![0u8; wire::HEADER_LEN + wire::MAX_FRAME]).is_ok()
         };
         assert!(fits(MAX_N));

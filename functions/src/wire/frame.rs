@@ -78,7 +78,19 @@ mod tests {
     #[test]
     fn every_message_round_trips() {
         let mut buf = [0u8; 256];
-        round_trip(&ToWorker::Invoke(Invoke { call: 7, function: "echo", args: b"\x03abc" }), &mut buf);
+        round_trip(
+            &ToWorker::Invoke(Invoke { call: 7, function: "echo", args: b"\x03abc", services: Default::default() }),
+            &mut buf,
+        );
+        let mut services = crate::net::Services::new();
+        let redis = crate::net::Service {
+            user: Some("default"),
+            password: Some(crate::net::Secret("pw")),
+            database: Some("0"),
+            ..crate::net::Service::at("redis", "10.0.2.2:6379".parse().unwrap())
+        };
+        services.push(redis).unwrap();
+        round_trip(&ToWorker::Invoke(Invoke { call: 8, function: "redis_insert", args: b"", services }), &mut buf);
         round_trip(&ToWorker::Reboot, &mut buf);
         round_trip(&ToWorker::PowerOff, &mut buf);
         let boot =
@@ -95,7 +107,11 @@ mod tests {
     #[test]
     fn truncated_frames_ask_for_more() {
         let mut buf = [0u8; 64];
-        let n = encode(&ToWorker::Invoke(Invoke { call: 1, function: "echo", args: b"x" }), &mut buf).unwrap();
+        let n = encode(
+            &ToWorker::Invoke(Invoke { call: 1, function: "echo", args: b"x", services: Default::default() }),
+            &mut buf,
+        )
+        .unwrap();
         for cut in 0..n {
             assert_eq!(split(&buf[..cut]), Ok(None), "cut at {cut}");
         }
@@ -124,7 +140,7 @@ mod tests {
     fn messages_larger_than_the_cap_do_not_encode() {
         let big = [0u8; MAX_FRAME];
         let mut buf = [0u8; MAX_FRAME + 64];
-        let msg = ToWorker::Invoke(Invoke { call: 1, function: "echo", args: &big });
+        let msg = ToWorker::Invoke(Invoke { call: 1, function: "echo", args: &big, services: Default::default() });
         assert_eq!(encode(&msg, &mut buf), Err(FrameError::TooLarge));
         assert_eq!(encode(&ToWorker::Reboot, &mut buf[..2]), Err(FrameError::TooLarge));
     }
@@ -139,7 +155,11 @@ mod tests {
     #[test]
     fn call_id_survives_a_broken_body() {
         let mut buf = [0u8; 64];
-        let n = encode(&ToWorker::Invoke(Invoke { call: 300, function: "echo", args: b"x" }), &mut buf).unwrap();
+        let n = encode(
+            &ToWorker::Invoke(Invoke { call: 300, function: "echo", args: b"x", services: Default::default() }),
+            &mut buf,
+        )
+        .unwrap();
         // Cut the body just after the call id: the function name is gone.
         let body = &buf[HEADER_LEN..n];
         assert_eq!(call_id_of(&body[..3]), Some(300));

@@ -2,11 +2,15 @@
 use serde::{Deserialize, Serialize};
 
 use crate::function::ErrorKind;
+use crate::net::Services;
 
 /// Bumped on any change to these types; the orchestrator refuses workers of another version.
-pub const PROTOCOL_VERSION: u16 = 1;
+pub const PROTOCOL_VERSION: u16 = 2;
 
 /// Orchestrator → worker.
+// Invoke is the big one (its services inline): decoded once per frame on the stack, where boxing
+// would allocate outside the invocation's arena.
+#[allow(clippy::large_enum_variant)]
 #[derive(Serialize, Deserialize, Debug, PartialEq)]
 pub enum ToWorker<'a> {
     /// Run one function. Must stay variant 0: [`call_id_of`] relies on it.
@@ -25,6 +29,9 @@ pub struct Invoke<'a> {
     pub function: &'a str,
     /// The function's `Args`, postcard-encoded.
     pub args: &'a [u8],
+    /// The services the function declared, resolved for this worker (empty for most functions).
+    #[serde(borrow)]
+    pub services: Services<'a>,
 }
 
 /// Worker → orchestrator.

@@ -12,20 +12,26 @@ use crate::config::Address;
 
 /// TCP buffer sizes: a full frame in flight each way without stalling on the window.
 pub const TCP_BUFFER: usize = 32 * 1024;
+/// Buffer sizes of the functions' data socket: enough for a window of a service's replies.
+pub const DATA_BUFFER: usize = 16 * 1024;
 
 /// Memory smoltcp's sockets live in; owned by the caller's stack frame, no allocator.
 pub struct Buffers<'a> {
-    sockets: [SocketStorage<'a>; 2],
+    sockets: [SocketStorage<'a>; 3],
     tcp_rx: [u8; TCP_BUFFER],
     tcp_tx: [u8; TCP_BUFFER],
+    data_rx: [u8; DATA_BUFFER],
+    data_tx: [u8; DATA_BUFFER],
 }
 
 impl Buffers<'_> {
     pub const fn new() -> Self {
         Buffers {
-            sockets: [SocketStorage::EMPTY, SocketStorage::EMPTY],
+            sockets: [SocketStorage::EMPTY, SocketStorage::EMPTY, SocketStorage::EMPTY],
             tcp_rx: [0; TCP_BUFFER],
             tcp_tx: [0; TCP_BUFFER],
+            data_rx: [0; DATA_BUFFER],
+            data_tx: [0; DATA_BUFFER],
         }
     }
 }
@@ -41,6 +47,8 @@ pub struct Stack<'b> {
     device: PacketDevice,
     sockets: SocketSet<'b>,
     tcp: SocketHandle,
+    /// The functions' connection to a service (see [`super::StackConnector`]).
+    data: SocketHandle,
     dhcp: Option<SocketHandle>,
     /// When the interface got its address (µs since boot).
     pub address_us: Option<u64>,
@@ -54,7 +62,7 @@ impl<'b> Stack<'b> {
         let m = device.mac();
         config.random_seed = clock::now_ns() ^ u64::from_le_bytes([m[0], m[1], m[2], m[3], m[4], m[5], 0, 0]);
         let mut iface = Interface::new(config, &mut device, clock::instant());
-        let Buffers { sockets, tcp_rx, tcp_tx } = buffers;
+        let Buffers { sockets, tcp_rx, tcp_tx, data_rx, data_tx } = buffers;
         let mut sockets = SocketSet::new(&mut sockets[..]);
         let mut socket =
             tcp::Socket::new(tcp::SocketBuffer::new(&mut tcp_rx[..]), tcp::SocketBuffer::new(&mut tcp_tx[..]));
@@ -65,6 +73,11 @@ impl<'b> Stack<'b> {
         socket.set_keep_alive(Some(Duration::from_secs(2)));
         socket.set_timeout(Some(Duration::from_secs(10)));
         let tcp = sockets.add(socket);
+        let mut socket =
+            tcp::Socket::new(tcp::SocketBuffer::new(&mut data_rx[..]), tcp::SocketBuffer::new(&mut data_tx[..]));
+        socket.set_nagle_enabled(false);
+        socket.set_ack_delay(None);
+        let data = sockets.add(socket);
         let mut address_us = None;
         let dhcp = match address {
             Address::Static { ip, prefix, gateway } => {
@@ -79,7 +92,7 @@ impl<'b> Stack<'b> {
             }
             Address::Dhcp => Some(sockets.add(dhcpv4::Socket::new())),
         };
-        Stack { iface, device, sockets, tcp, dhcp, address_us }
+        Stack { iface, device, sockets, tcp, data, dhcp, address_us }
     }
 
     /// Runs the event loop until `ready` returns a value or `deadline_us` (µs since boot) passes.
@@ -115,6 +128,20 @@ impl<'b> Stack<'b> {
     pub fn connect(&mut self, remote: core::net::SocketAddrV4, attempt: u16) -> Result<(), tcp::ConnectError> {
         let port = 49152 + ((clock::now_ns() as u16).wrapping_add(attempt.wrapping_mul(7919)) % 16384);
         let socket = self.sockets.get_mut::<tcp::Socket>(self.tcp);
+        socket.abort();
+        socket.connect(self.iface.context(), (*remote.ip(), remote.port()), port)
+    }
+
+    /// The functions' data socket.
+    pub fn data(&mut self) -> &mut tcp::Socket<'b> {
+        self.sockets.get_mut::<tcp::Socket>(self.data)
+    }
+
+    /// Starts the data socket's connection from a fresh ephemeral port (below the orchestrator
+    /// link's range, so the two never collide), dropping whatever it held.
+    pub fn connect_data(&mut self, remote: core::net::SocketAddrV4) -> Result<(), tcp::ConnectError> {
+        let port = 32768 + (clock::now_ns() as u16 % 16384);
+        let socket = self.sockets.get_mut::<tcp::Socket>(self.data);
         socket.abort();
         socket.connect(self.iface.context(), (*remote.ip(), remote.port()), port)
     }

@@ -8,6 +8,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+mod services;
+pub use services::{GuestService, GuestServices, REDACTED, Secret, ServiceConfig, resolve_for_guests};
+
 /// The embedded default configuration, with a comment on every key.
 pub const DEFAULT_TOML: &str = include_str!("default.toml");
 
@@ -34,6 +37,9 @@ pub struct Config {
     pub log_dir: Option<PathBuf>,
     pub qemu: QemuConfig,
     pub workers: Vec<WorkerConfig>,
+    /// `[services.<name>]`: data-plane endpoints and credentials, by name.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub services: std::collections::BTreeMap<String, ServiceConfig>,
 }
 
 /// How the QEMU power backend starts a worker VM.
@@ -148,6 +154,7 @@ impl Config {
         if self.workers.is_empty() {
             return invalid("workers: at least one worker is needed".into());
         }
+        services::validate(&self.services)?;
         for (i, w) in self.workers.iter().enumerate() {
             validate_worker_id(&w.id).map_err(|m| ConfigError::Invalid(format!("workers[{i}].id: {m}")))?;
             if self.workers[..i].iter().any(|other| other.id == w.id) {
@@ -298,6 +305,23 @@ mod tests {
         let twice = "[[workers]]\nid = \"a\"\npower = \"qemu\"\n[[workers]]\nid = \"a\"\npower = \"qemu\"";
         assert!(err(twice).contains("twice"));
         assert!(err("queue = [").contains("parse"));
+    }
+
+    #[test]
+    fn services_parse_and_their_mistakes_are_named() {
+        let c = Config::from_toml_str(
+            "[services.redis]\naddress = \"127.0.0.1:6379\"\npassword = \"hunter2\"\ndatabase = \"2\"",
+        )
+        .unwrap();
+        let redis = &c.services["redis"];
+        assert_eq!(redis.password.as_ref().unwrap().expose(), "hunter2");
+        assert_eq!(redis.database.as_deref(), Some("2"));
+        assert!(!c.to_toml().contains("hunter2") && c.to_toml().contains(REDACTED));
+        assert!(!format!("{c:?}").contains("hunter2"));
+        let err = |text: &str| Config::from_toml_str(text).unwrap_err().to_string();
+        assert!(err("[services.redis]\naddress = \"127.0.0.1:6379\"\npasswd = \"x\"").contains("passwd"));
+        assert!(err("[services.redis]\naddress = \"127.0.0.1\"").contains("services.redis.address"));
+        assert!(err("[services.redis]\nuser = \"u\"").contains("address"));
     }
 
     #[test]

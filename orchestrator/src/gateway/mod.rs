@@ -10,6 +10,7 @@
 pub mod request;
 pub mod status;
 
+use crate::config::GuestServices;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -41,12 +42,14 @@ pub const QUEUE: &str = "x-queue-seconds";
 /// What the handlers share.
 struct Gateway {
     scheduler: Arc<Scheduler>,
+    services: Arc<GuestServices>,
     next_call: AtomicU64,
 }
 
 /// The API's router over `scheduler`; request bodies over `max_body` bytes get 413.
-pub fn router(scheduler: Arc<Scheduler>, max_body: usize) -> Router {
-    let gateway = Arc::new(Gateway { scheduler, next_call: AtomicU64::new(1) });
+/// `services` are the configured data-plane services, as the workers reach them.
+pub fn router(scheduler: Arc<Scheduler>, services: Arc<GuestServices>, max_body: usize) -> Router {
+    let gateway = Arc::new(Gateway { scheduler, services, next_call: AtomicU64::new(1) });
     Router::new()
         .route("/function/{name}", post(invoke))
         .route("/system/functions", get(list_functions))
@@ -64,17 +67,17 @@ async fn invoke(
     let started = Instant::now();
     let call = gateway.next_call.fetch_add(1, Ordering::Relaxed);
     let prepared = match body {
-        Ok(body) => request::prepare(&name, &body),
+        Ok(body) => request::prepare(&name, &body, &gateway.services),
         Err(rejection) => Err(request::Refusal { status: rejection.status(), message: rejection.body_text() }),
     };
-    let (entry, args) = match prepared {
+    let (entry, args, services) = match prepared {
         Ok(ready) => ready,
         Err(refusal) => {
             log::info!("call {call}: {name} refused: {} {}", refusal.status.as_u16(), refusal.message);
             return respond(call, started, None, refusal.status, Answer::Text(refusal.message));
         }
     };
-    let report = gateway.scheduler.invoke(call, entry.name, args).await;
+    let report = gateway.scheduler.invoke(call, entry.name, args, services).await;
     let (status, answer) = match &report.result {
         Ok(output) => match (entry.output_to_json)(output) {
             Ok(json) => (StatusCode::OK, Answer::Json(json)),
@@ -145,6 +148,8 @@ struct FunctionInfo {
     summary: &'static str,
     args: &'static str,
     output: &'static str,
+    /// The `[services.<name>]` it needs.
+    services: &'static [&'static str],
     example: serde_json::Value,
 }
 
@@ -156,6 +161,7 @@ async fn list_functions() -> Response {
             summary: e.summary,
             args: e.args,
             output: e.output,
+            services: e.services,
             example: serde_json::from_str(e.example).unwrap_or(serde_json::Value::Null),
         })
         .collect();

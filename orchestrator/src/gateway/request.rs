@@ -4,6 +4,7 @@ use axum::http::StatusCode;
 use functions::Entry;
 
 use super::status;
+use crate::config::{GuestService, GuestServices};
 
 /// A request refused by the gateway itself.
 #[derive(Debug, Clone, PartialEq)]
@@ -20,10 +21,24 @@ impl Refusal {
 
 /// The catalogue entry and postcard arguments for `POST /function/{name}` with `body`. An empty
 /// body stands for JSON `null`.
-pub fn prepare(name: &str, body: &[u8]) -> Result<(&'static Entry, Vec<u8>), Refusal> {
+pub fn prepare(
+    name: &str,
+    body: &[u8],
+    configured: &GuestServices,
+) -> Result<(&'static Entry, Vec<u8>, Vec<GuestService>), Refusal> {
     let entry = functions::find(name).map_err(|_| {
         Refusal::new(StatusCode::NOT_FOUND, format!("no function named {name:?} (see GET /system/functions)"))
     })?;
+    let services = entry
+        .services
+        .iter()
+        .map(|s| {
+            configured.get(*s).cloned().ok_or_else(|| {
+                let m = format!("{name} needs the service {s:?}, which is not configured ([services.{s}])");
+                Refusal::new(StatusCode::SERVICE_UNAVAILABLE, m)
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let json: serde_json::Value = if body.iter().all(u8::is_ascii_whitespace) {
         serde_json::Value::Null
     } else {
@@ -33,15 +48,28 @@ pub fn prepare(name: &str, body: &[u8]) -> Result<(&'static Entry, Vec<u8>), Ref
     let args = (entry.args_from_json)(&json).map_err(|e| {
         Refusal::new(status::for_error_kind(e.kind), format!("bad arguments for {name}: {}", e.message))
     })?;
-    if !crate::link::invoke_fits(entry.name, &args) {
+    if !crate::link::invoke_fits(entry.name, &args, &services) {
         return Err(Refusal::new(StatusCode::PAYLOAD_TOO_LARGE, "arguments do not fit in one worker frame"));
     }
-    Ok((entry, args))
+    Ok((entry, args, services))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn prepare(name: &str, body: &[u8]) -> Result<(&'static Entry, Vec<u8>, Vec<GuestService>), Refusal> {
+        let redis = crate::config::ServiceConfig {
+            address: "127.0.0.1:6379".into(),
+            user: None,
+            password: None,
+            database: None,
+            bucket: None,
+            region: None,
+        };
+        let configured = [("redis".to_string(), redis)].into_iter().collect();
+        super::prepare(name, body, &crate::config::resolve_for_guests(&configured, "10.0.2.2").unwrap())
+    }
 
     fn refusal(name: &str, body: &[u8]) -> Refusal {
         match prepare(name, body) {
@@ -53,8 +81,9 @@ mod tests {
     #[test]
     fn every_example_is_accepted() {
         for e in functions::CATALOGUE {
-            let (entry, _) = prepare(e.name, e.example.as_bytes()).unwrap();
+            let (entry, _, services) = prepare(e.name, e.example.as_bytes()).unwrap();
             assert_eq!(entry.name, e.name);
+            assert_eq!(services.len(), e.services.len());
         }
     }
 
@@ -81,6 +110,17 @@ mod tests {
 
         let r = refusal("float_operations", b"");
         assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    }
+
+    #[test]
+    fn a_missing_service_is_503_before_any_worker() {
+        let Err(r) = super::prepare("redis_insert", br#"{"id": 1, "balance": 2}"#, &Default::default()) else {
+            panic!("accepted without [services.redis]")
+        };
+        assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(r.message.contains("[services.redis]"), "{}", r.message);
+        let (_, _, services) = prepare("redis_insert", br#"{"id": 1, "balance": 2}"#).unwrap();
+        assert_eq!(services[0].addr, "10.0.2.2:6379".parse().unwrap());
     }
 
     #[test]

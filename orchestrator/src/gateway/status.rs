@@ -14,6 +14,10 @@ pub fn for_error_kind(kind: ErrorKind) -> StatusCode {
         ErrorKind::Failed => StatusCode::INTERNAL_SERVER_ERROR,
         ErrorKind::Timeout => StatusCode::GATEWAY_TIMEOUT,
         ErrorKind::Malformed => StatusCode::BAD_GATEWAY,
+        // The function's own upstream: down is 503 (retry later), refused credentials or a
+        // garbled exchange are 502 (the gateway's upstream failed; not the client's 401/403).
+        ErrorKind::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorKind::AuthFailed | ErrorKind::ProtocolError => StatusCode::BAD_GATEWAY,
     }
 }
 
@@ -47,6 +51,9 @@ mod tests {
             (ErrorKind::Failed, 500),
             (ErrorKind::Timeout, 504),
             (ErrorKind::Malformed, 502),
+            (ErrorKind::ServiceUnavailable, 503),
+            (ErrorKind::AuthFailed, 502),
+            (ErrorKind::ProtocolError, 502),
         ];
         for (kind, code) in cases {
             assert_eq!(for_error_kind(kind).as_u16(), code, "{kind:?}");

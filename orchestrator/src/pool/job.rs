@@ -11,6 +11,8 @@ pub(crate) struct Job {
     pub function: &'static str,
     /// The function's arguments, postcard-encoded and checked.
     pub args: Vec<u8>,
+    /// The services the function declared, as the workers reach them.
+    pub services: Vec<crate::config::GuestService>,
     pub enqueued: Instant,
     pub reply: oneshot::Sender<Report>,
 }

@@ -5,6 +5,7 @@
 //!
 //! A boot that fails before the Invoke is sent is retried on a fresh boot; once the Invoke is out
 //! the invocation is never sent again, whatever happens to the worker.
+use crate::config::GuestService;
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -104,12 +105,18 @@ impl Scheduler {
 
     /// Runs `function` with checked postcard `args` on a freshly booted worker. Waits in the queue
     /// while every worker is busy; answers QueueFull at once when the queue is full.
-    pub async fn invoke(&self, call: u64, function: &'static str, args: Vec<u8>) -> Report {
+    pub async fn invoke(
+        &self,
+        call: u64,
+        function: &'static str,
+        args: Vec<u8>,
+        services: Vec<GuestService>,
+    ) -> Report {
         if *self.shared.stop.borrow() {
             return Report::failed(call, InvokeError::ShuttingDown);
         }
         let (reply, answer) = oneshot::channel();
-        let job = Job { call, function, args, enqueued: Instant::now(), reply };
+        let job = Job { call, function, args, services, enqueued: Instant::now(), reply };
         match self.queue.try_send(job) {
             Ok(()) => {}
             Err(mpsc::error::TrySendError::Full(_)) => return Report::failed(call, InvokeError::QueueFull),
@@ -230,7 +237,7 @@ enum BootError {
 /// One invocation on one worker: boot (with retries), Invoke, Result, power off. Returns the
 /// worker, off, for the next invocation.
 async fn run(shared: Arc<Shared>, mut worker: Worker, job: Job) -> Worker {
-    let Job { call, function, args, enqueued, reply } = job;
+    let Job { call, function, args, services, enqueued, reply } = job;
     let mut report = Report {
         call,
         worker: Some(worker.id.clone()),
@@ -275,7 +282,15 @@ async fn run(shared: Arc<Shared>, mut worker: Worker, job: Job) -> Worker {
 
     // From here on the invocation may have run: it is never sent again.
     worker.set(WorkerState::Busy);
-    let error = match exchange(&shared, &mut worker, &mut conn, &mut stop, call, function, &args).await {
+    let error = match exchange(
+        &shared,
+        &mut worker,
+        &mut conn,
+        &mut stop,
+        Call { call, function, args: &args, services: &services },
+    )
+    .await
+    {
         Ok(answer) => {
             report.exec = Some(answer.exec);
             report.result = answer.outcome.map_err(InvokeError::Worker);
@@ -304,6 +319,14 @@ async fn run(shared: Arc<Shared>, mut worker: Worker, job: Job) -> Worker {
     worker
 }
 
+/// What one Invoke carries.
+struct Call<'a> {
+    call: u64,
+    function: &'a str,
+    args: &'a [u8],
+    services: &'a [GuestService],
+}
+
 /// Sends the Invoke and waits for its Result, racing the invocation timeout, the worker's power
 /// going off and shutdown.
 async fn exchange(
@@ -311,9 +334,7 @@ async fn exchange(
     worker: &mut Worker,
     conn: &mut WorkerConn,
     stop: &mut watch::Receiver<bool>,
-    call: u64,
-    function: &str,
-    args: &[u8],
+    Call { call, function, args, services }: Call<'_>,
 ) -> Result<Reply, InvokeError> {
     let timeout = shared.timeouts.invoke;
     let deadline = tokio::time::Instant::now() + timeout;
@@ -330,7 +351,7 @@ async fn exchange(
         // Biased: a Result that arrived together with the worker's end still counts.
         biased;
         answer = async {
-            conn.send_invoke(call, function, args).await?;
+            conn.send_invoke(call, function, args, services).await?;
             conn.recv_result(call).await
         } => Race::Answer(answer),
         _ = tokio::time::sleep_until(deadline) => Race::TimedOut,

@@ -168,7 +168,7 @@ async fn fake_worker(id: String, orchestrator: SocketAddr, behaviour: Behaviour,
                 let mut out = vec![0u8; wire::MAX_FRAME];
                 let clock = functions::json::HostClock::new();
                 let ran = functions::find(invoke.function)
-                    .and_then(|entry| (entry.run)(&mut Context { clock: &clock }, invoke.args, &mut out));
+                    .and_then(|entry| (entry.run)(&mut Context::new(&clock), invoke.args, &mut out));
                 let outcome = match (behaviour, ran) {
                     (Behaviour::Error(kind), _) => Outcome::Error(WireError { kind, message: "scripted" }),
                     (_, Ok(len)) => Outcome::Output(&out[..len]),

@@ -1,0 +1,3 @@
+//! Clients of the data-plane services, one protocol per module, written against
+//! [`crate::net::Stream`] so they run on the worker and on the host alike.
+pub mod redis;

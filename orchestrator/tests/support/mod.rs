@@ -1,0 +1,3 @@
+//! Shared helpers of the integration tests.
+#![allow(dead_code)]
+pub mod redis;
