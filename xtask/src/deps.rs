@@ -32,6 +32,8 @@ pub const RUN: &[Package] = &[
     Package { name: "cpio", provides: "/usr/bin/cpio" },
     Package { name: "redis-server", provides: "/usr/bin/redis-server" },
     Package { name: "redis-tools", provides: "/usr/bin/redis-cli" },
+    Package { name: "postgresql-15", provides: "/usr/lib/postgresql/15/bin/postgres" },
+    Package { name: "postgresql-client-15", provides: "/usr/bin/psql" },
 ];
 
 /// `cargo xtask bench functions` also runs the functions under qemu-user.

@@ -1,3 +1,4 @@
 //! Shared helpers of the integration tests.
 #![allow(dead_code)]
+pub mod postgres;
 pub mod redis;
