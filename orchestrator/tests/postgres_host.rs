@@ -79,6 +79,15 @@ fn inventory_and_purchase_agree_with_the_server_over_scram_and_md5() {
 }
 
 #[test]
+fn a_failing_statement_is_a_protocol_error_with_the_servers_message() {
+    let server = PostgresServer::start();
+    server.psql(DATABASE, "ALTER TABLE inventory RENAME TO stock");
+    let e = run("psql_inventory", json!(null), server.port, USER, &server.password).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::ProtocolError, "{e}");
+    assert!(e.message.ends_with("relation \"inventory\" does not exist"), "{}", e.message);
+}
+
+#[test]
 fn bad_arguments_are_refused_before_connecting() {
     for args in [json!({}), json!({"id": "1"}), json!({"id": "1; DROP TABLE inventory"}), json!({"id": 1.5})] {
         let e = run("psql_purchase", args.clone(), 1, USER, "x").unwrap_err();

@@ -1,9 +1,10 @@
 //! `psql_purchase`: sells one car of the given id. Unlike the original's read-then-write, which
 //! raced, one conditional UPDATE decrements atomically, so concurrent buyers never sell below zero.
+use core::fmt::Write as _;
+
 use serde::{Deserialize, Serialize};
 
 use super::psql::{self, with_postgres};
-use crate::clients::postgres::integer;
 use crate::function::{Context, FnError, Function};
 use crate::net::ServiceError;
 
@@ -25,13 +26,13 @@ impl Function for PsqlPurchase {
     type Output<'a> = bool;
 
     fn run<'a>(ctx: &mut Context<'_>, args: Self::Args<'a>) -> Result<Self::Output<'a>, FnError> {
-        // The id is formatted from an integer, never spliced from the request's text.
-        let mut digits = [0; 24];
-        let id = integer(args.id, &mut digits);
-        let mut sql = heapless::String::<128>::new();
-        let _ = sql.push_str("UPDATE inventory SET number_in_stock = number_in_stock - 1 WHERE id = ");
-        let _ = sql.push_str(id);
-        let _ = sql.push_str(" AND number_in_stock > 0");
+        // The id is an i64 formatted here, never text spliced from the request.
+        let mut sql = heapless::String::<160>::new();
+        let _ = write!(
+            sql,
+            "UPDATE inventory SET number_in_stock = number_in_stock - 1 WHERE id = {} AND number_in_stock > 0",
+            args.id
+        );
         with_postgres(ctx, |pg| match pg.query(&sql, |_| Ok(()))?.as_str() {
             "UPDATE 1" => Ok(true),
             "UPDATE 0" => Ok(false),

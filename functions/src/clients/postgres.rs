@@ -109,6 +109,13 @@ impl<'n> Postgres<'n> {
                     let body = &pg.buf[body.0..body.1];
                     let code = be32(body, 0).ok_or(ServiceError::protocol("protocol error: malformed auth request"))?;
                     match code {
+                        // A server that skips server-final has not proven it knows the password.
+                        0 if scram.as_ref().is_some_and(|s| !s.verified) => {
+                            return Err(ServiceError::new(
+                                ErrorKind::AuthFailed,
+                                "auth failed: SCRAM without server proof",
+                            ));
+                        }
                         0 => {}
                         3 => {
                             let parts: [&[u8]; 2] = [password.as_bytes(), b"\0"];
@@ -141,8 +148,9 @@ impl<'n> Postgres<'n> {
                         }
                         12 => {
                             let s =
-                                scram.as_ref().ok_or(ServiceError::protocol("protocol error: SASL out of order"))?;
+                                scram.as_mut().ok_or(ServiceError::protocol("protocol error: SASL out of order"))?;
                             s.verify_server(&body[4..])?;
+                            s.verified = true;
                         }
                         _ => {
                             return Err(ServiceError::new(ErrorKind::AuthFailed, "auth failed: unsupported method"));
@@ -282,6 +290,8 @@ struct Scram {
     nonce: heapless::String<24>,
     /// The server's signature expected in server-final, computed with the proof.
     server_signature: [u8; 32],
+    /// Whether server-final carried that signature.
+    verified: bool,
 }
 
 /// Longest client-final message: `c=biws,r=` + the combined nonce + `,p=` + 44 bytes of proof.
@@ -299,7 +309,7 @@ impl Scram {
         let n = BASE64.encode_slice(raw, &mut text).unwrap_or(0);
         let mut nonce = heapless::String::new();
         let _ = nonce.push_str(core::str::from_utf8(&text[..n]).unwrap_or(""));
-        Scram { nonce, server_signature: [0; 32] }
+        Scram { nonce, server_signature: [0; 32], verified: false }
     }
 
     /// `n,,` + client-first-bare. PostgreSQL takes the user from the StartupMessage, so `n=` is empty.
@@ -385,12 +395,6 @@ fn hmac(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
     mac.finalize().into_bytes().into()
 }
 
-/// Formats an integer for SQL text, without allocating: digits only, so nothing can be spliced.
-pub fn integer(n: i64, out: &mut [u8; 24]) -> &str {
-    let text = crate::clients::redis::decimal(n, out);
-    core::str::from_utf8(text).unwrap_or("0")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -407,7 +411,7 @@ mod tests {
     /// RFC 7677's example, with its client nonce.
     #[test]
     fn scram_matches_rfc_7677() {
-        let mut s = Scram { nonce: heapless::String::new(), server_signature: [0; 32] };
+        let mut s = Scram { nonce: heapless::String::new(), server_signature: [0; 32], verified: false };
         s.nonce.push_str("rOprNGfwEbeRWgbNEkqO").unwrap();
         // RFC 7677 uses n=user; PostgreSQL sends n= empty, so check the RFC's arithmetic by hand.
         assert_eq!(s.client_first().as_str(), "n,,n=,r=rOprNGfwEbeRWgbNEkqO");
