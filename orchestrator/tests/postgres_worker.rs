@@ -6,6 +6,7 @@
 //! Needs the artifacts (`cargo xtask artifacts`) and PostgreSQL 15 (`cargo xtask deps`).
 mod support;
 
+use std::io::{Read, Write};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -30,6 +31,10 @@ struct Live {
 
 impl Live {
     fn start(server: &PostgresServer, password: &str, workers: usize) -> Live {
+        Live::at(&server.addr().to_string(), password, workers)
+    }
+
+    fn at(address: &str, password: &str, workers: usize) -> Live {
         let _ = env_logger::builder().is_test(true).try_init();
         let mut config = Config::embedded().with_qemu_workers(workers);
         config.http.set_port(0);
@@ -37,7 +42,7 @@ impl Live {
         config.log_dir = Some(config.log_dir().join("tests"));
         config.invoke_timeout_secs = 30.0;
         let postgres = ServiceConfig {
-            address: server.addr().to_string(),
+            address: address.to_string(),
             user: Some(USER.into()),
             password: Some(ConfigSecret::new(password)),
             database: Some(DATABASE.into()),
@@ -163,5 +168,45 @@ fn a_wrong_password_is_auth_failed_with_the_servers_words_and_sells_nothing() {
     assert!(a.body.contains("auth failed") && a.body.contains("password authentication failed"), "{}", a.body);
     assert!(!a.body.contains("not-the-password"), "{}", a.body);
     assert_eq!(server.in_stock(1), 5);
+    live.stop();
+}
+
+/// A listener on loopback that answers every connection with `reply`, or holds it open silently.
+fn fake_server(reply: Option<&'static [u8]>) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        for mut conn in listener.incoming().flatten() {
+            let mut buf = [0; 256];
+            let _ = conn.read(&mut buf);
+            match reply {
+                Some(reply) => {
+                    let _ = conn.write_all(reply);
+                    let _ = conn.shutdown(std::net::Shutdown::Write);
+                    let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
+                    let _ = std::io::copy(&mut conn, &mut std::io::sink());
+                }
+                None => std::thread::sleep(Duration::from_secs(30)),
+            }
+        }
+    });
+    addr
+}
+
+#[test]
+fn a_stalling_server_times_out_and_garbage_is_a_protocol_error_on_a_worker() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let live = Live::at(&fake_server(None), "x", 1);
+    let a = live.post("psql_purchase", json!({"id": 1}));
+    assert_eq!(a.status, 503, "{a:?}");
+    assert!(a.body.contains("timed out"), "{}", a.body);
+    let exec = a.exec.unwrap_or(99.0);
+    assert!((4.5..8.0).contains(&exec), "the 5 s deadline, not the invocation timeout: {a:?}");
+    live.stop();
+
+    let live = Live::at(&fake_server(Some(b"HTTP/1.1 400 Bad Request\r\n\r\n")), "x", 1);
+    let a = live.post("psql_inventory", json!({"a": 1}));
+    assert_eq!(a.status, 502, "{a:?}");
+    assert!(a.body.contains("protocol error"), "{}", a.body);
     live.stop();
 }
