@@ -207,3 +207,57 @@ fn a_service_without_user_or_database_is_a_configuration_error() {
     assert_eq!(e.kind, ErrorKind::BadArguments, "{e}");
     assert!(e.message.contains("database"), "{}", e.message);
 }
+
+/// A server that runs SCRAM without knowing the password: it sends `server_final` (or skips it)
+/// and then AuthenticationOk, as an impostor would.
+fn scram_impostor(server_final: Option<&'static [u8]>) -> u16 {
+    fn message(conn: &mut std::net::TcpStream, typed: bool) -> Vec<u8> {
+        let mut head = vec![0; if typed { 5 } else { 4 }];
+        conn.read_exact(&mut head).unwrap();
+        let len = u32::from_be_bytes(head[head.len() - 4..].try_into().unwrap()) as usize;
+        let mut body = vec![0; len - 4];
+        conn.read_exact(&mut body).unwrap();
+        body
+    }
+    fn auth(code: u32, data: &[u8]) -> Vec<u8> {
+        let mut m = vec![b'R'];
+        m.extend(((8 + data.len()) as u32).to_be_bytes());
+        m.extend(code.to_be_bytes());
+        m.extend(data);
+        m
+    }
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let (mut conn, _) = listener.accept().unwrap();
+        message(&mut conn, false);
+        conn.write_all(&auth(10, b"SCRAM-SHA-256\0\0")).unwrap();
+        let first = message(&mut conn, true);
+        let nonce = String::from_utf8_lossy(&first).split("r=").nth(1).unwrap().to_string();
+        conn.write_all(&auth(11, format!("r={nonce}srv,s=QUJDRA==,i=4096").as_bytes())).unwrap();
+        message(&mut conn, true);
+        if let Some(last) = server_final {
+            conn.write_all(&auth(12, last)).unwrap();
+        }
+        conn.write_all(&auth(0, b"")).unwrap();
+        conn.write_all(b"Z\0\0\0\x05I").unwrap();
+        let _ = std::io::copy(&mut conn, &mut std::io::sink());
+    });
+    port
+}
+
+#[test]
+fn a_server_that_cannot_prove_it_knows_the_password_is_refused() {
+    let cases = [
+        (None, "auth failed: SCRAM without server proof"),
+        (
+            Some(&b"v=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="[..]),
+            "auth failed: the server's SCRAM signature is wrong",
+        ),
+    ];
+    for (server_final, message) in cases {
+        let e = run("psql_purchase", json!({"id": 1}), scram_impostor(server_final), USER, "x").unwrap_err();
+        assert_eq!(e.kind, ErrorKind::AuthFailed, "{server_final:?}: {e}");
+        assert!(e.message.starts_with(message), "{}", e.message);
+    }
+}
