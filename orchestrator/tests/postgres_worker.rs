@@ -107,7 +107,11 @@ fn psql_functions_on_workers_agree_with_the_server_and_fail_cleanly() {
         run_on_host_with("psql_inventory", &json!(null), std::slice::from_ref(&host)).unwrap();
         host_ms.push(started.elapsed().as_secs_f64() * 1e3);
     }
-    eprintln!("psql_inventory exec: worker median {:.1} ms, host median {:.1} ms", median(worker_ms), median(host_ms));
+    eprintln!(
+        "psql_inventory exec: worker median {:.1} ms, host (test profile) median {:.1} ms",
+        median(worker_ms),
+        median(host_ms)
+    );
 
     let a = live.post("psql_purchase", json!({"id": 1}));
     assert_eq!((a.status, a.body.as_str()), (200, "true"), "{a:?}");
@@ -115,7 +119,7 @@ fn psql_functions_on_workers_agree_with_the_server_and_fail_cleanly() {
     let started = Instant::now();
     assert_eq!(run_on_host_with("psql_purchase", &json!({"id": 1}), std::slice::from_ref(&host)).unwrap(), json!(true));
     let host_purchase = started.elapsed().as_secs_f64() * 1e3;
-    eprintln!("psql_purchase exec: worker {:.1} ms, host {host_purchase:.1} ms", a.exec.unwrap() * 1e3);
+    eprintln!("psql_purchase exec: worker {:.1} ms, host (test profile) {host_purchase:.1} ms", a.exec.unwrap() * 1e3);
     assert_eq!(server.in_stock(1), 3);
     let a = live.post("psql_purchase", json!({"id": 4242}));
     assert_eq!((a.status, a.body.as_str()), (200, "false"), "{a:?}");
