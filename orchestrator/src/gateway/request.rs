@@ -59,7 +59,8 @@ mod tests {
     use super::*;
 
     fn prepare(name: &str, body: &[u8]) -> Result<(&'static Entry, Vec<u8>, Vec<GuestService>), Refusal> {
-        let redis = crate::config::ServiceConfig {
+        // Every service some function declares, all at one address (nothing connects here).
+        let service = crate::config::ServiceConfig {
             address: "127.0.0.1:6379".into(),
             user: None,
             password: None,
@@ -67,7 +68,11 @@ mod tests {
             bucket: None,
             region: None,
         };
-        let configured = [("redis".to_string(), redis)].into_iter().collect();
+        let configured = functions::CATALOGUE
+            .iter()
+            .flat_map(|e| e.services)
+            .map(|name| (name.to_string(), service.clone()))
+            .collect();
         super::prepare(name, body, &crate::config::resolve_for_guests(&configured, "10.0.2.2").unwrap())
     }
 
