@@ -8,6 +8,7 @@
 //! Needs the artifacts and `s3s-fs` (`cargo xtask artifacts` provides both).
 mod support;
 
+use std::io::{Read, Write};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -32,6 +33,10 @@ struct Live {
 
 impl Live {
     fn start(server: &S3Server, secret_key: &str) -> Live {
+        Live::with_s3_at(&server.addr().to_string(), &server.access_key, secret_key)
+    }
+
+    fn with_s3_at(address: &str, access_key: &str, secret_key: &str) -> Live {
         let _ = env_logger::builder().is_test(true).try_init();
         let mut config = Config::embedded().with_qemu_workers(1);
         config.http.set_port(0);
@@ -39,8 +44,8 @@ impl Live {
         config.log_dir = Some(config.log_dir().join("tests"));
         config.invoke_timeout_secs = 20.0;
         let s3 = ServiceConfig {
-            address: server.addr().to_string(),
-            user: Some(server.access_key.clone()),
+            address: address.to_string(),
+            user: Some(access_key.to_string()),
             password: Some(ConfigSecret::new(secret_key)),
             database: None,
             bucket: Some(BUCKET.into()),
@@ -141,5 +146,45 @@ fn a_wrong_secret_key_is_auth_failed_and_leaves_no_trace() {
     assert!(a.body.contains("auth failed") && a.body.contains("SignatureDoesNotMatch"), "{}", a.body);
     assert!(!a.body.contains("not-the-secret-key"), "{}", a.body);
     assert_eq!(server.object("hello.txt"), None);
+    live.stop();
+}
+
+/// A listener on loopback that answers every connection with `reply`, or holds it open silently.
+fn fake_server(reply: Option<&'static [u8]>) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        for mut conn in listener.incoming().flatten() {
+            let mut buf = [0; 4096];
+            let _ = conn.read(&mut buf);
+            match reply {
+                Some(reply) => {
+                    let _ = conn.write_all(reply);
+                    let _ = conn.shutdown(std::net::Shutdown::Write);
+                    let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
+                    let _ = std::io::copy(&mut conn, &mut std::io::sink());
+                }
+                None => std::thread::sleep(Duration::from_secs(30)),
+            }
+        }
+    });
+    addr
+}
+
+#[test]
+fn a_stalling_server_times_out_and_garbage_is_a_protocol_error_on_a_worker() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let live = Live::with_s3_at(&fake_server(None), "ak", "sk");
+    let a = live.post("download_file", json!({"file": "a"}));
+    assert_eq!(a.status, 503, "{a:?}");
+    assert!(a.body.contains("timed out"), "{}", a.body);
+    let exec = a.exec.unwrap_or(99.0);
+    assert!((4.5..8.0).contains(&exec), "the 5 s deadline, not the invocation timeout: {a:?}");
+    live.stop();
+
+    let live = Live::with_s3_at(&fake_server(Some(b"+OK\r\n")), "ak", "sk");
+    let a = live.post("upload_file", json!({"file": "hello.txt"}));
+    assert_eq!(a.status, 502, "{a:?}");
+    assert!(a.body.contains("protocol error"), "{}", a.body);
     live.stop();
 }
