@@ -60,17 +60,31 @@ pub struct Context<'c> {
     services: &'c [Service<'c>],
     /// The server's own words about the last failure, for the runner to report with the error.
     server_text: ServerText,
+    /// Wall-clock seconds since the Unix epoch, as the orchestrator sent them (0 = unknown).
+    unix_time: u64,
 }
 
 impl<'c> Context<'c> {
     /// A context without network: enough for every function that declares no services.
     pub fn new(clock: &'c dyn Clock) -> Self {
-        Context { clock, net: None, services: &[], server_text: ServerText::new() }
+        Context { clock, net: None, services: &[], server_text: ServerText::new(), unix_time: 0 }
     }
 
     /// A context with a connector and the invocation's services.
     pub fn with_network(clock: &'c dyn Clock, net: &'c mut dyn Connector, services: &'c [Service<'c>]) -> Self {
-        Context { clock, net: Some(net), services, server_text: ServerText::new() }
+        Context { clock, net: Some(net), services, server_text: ServerText::new(), unix_time: 0 }
+    }
+
+    /// The context with the wall-clock time (seconds since the Unix epoch, UTC) the invocation
+    /// came with: the worker has no clock of its own, so the orchestrator sends it.
+    pub fn with_unix_time(mut self, unix_time: u64) -> Self {
+        self.unix_time = unix_time;
+        self
+    }
+
+    /// Now, in seconds since the Unix epoch (UTC), as of the invocation's start; 0 if unknown.
+    pub fn unix_time(&self) -> u64 {
+        self.unix_time
     }
 
     /// The service called `name` and the connector to reach it with.

@@ -84,7 +84,8 @@ pub fn run_on_host_with(
     let args = (entry.args_from_json)(args)?;
     let clock = HostClock::new();
     let mut net = HostConnector::new();
-    let mut ctx = Context::with_network(&clock, &mut net, services);
+    let unix_time = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let mut ctx = Context::with_network(&clock, &mut net, services).with_unix_time(unix_time);
     let mut out = std::vec![0u8; crate::wire::MAX_FRAME];
     let len = (entry.run)(&mut ctx, &args, &mut out).map_err(|e| with_server_text(e, ctx.server_text()))?;
     (entry.output_to_json)(&out[..len])

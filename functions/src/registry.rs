@@ -19,6 +19,8 @@ pub static CATALOGUE: &[Entry] = &[
     Entry::of::<RedisModify>(),
     Entry::of::<PsqlInventory>(),
     Entry::of::<PsqlPurchase>(),
+    Entry::of::<UploadFile>(),
+    Entry::of::<DownloadFile>(),
 ];
 
 /// Decodes postcard arguments, checks them, runs the body and writes the postcard output into the

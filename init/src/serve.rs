@@ -136,7 +136,7 @@ fn invoke_one<'o>(
 ) -> (Outcome<'o>, u64) {
     let start = clock::now_ns();
     let result = functions::find(invoke.function).and_then(|entry| {
-        let mut ctx = Context::with_network(&clock::Monotonic, net, &invoke.services);
+        let mut ctx = Context::with_network(&clock::Monotonic, net, &invoke.services).with_unix_time(invoke.unix_time);
         (entry.run)(&mut ctx, invoke.args, output).inspect_err(|e| {
             message.clear();
             let _ = write!(message, "{}", e.message);

@@ -1,6 +1,6 @@
 //! A connected worker that has said Hello: send it one Invoke, get its Result; then power it off.
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use functions::json::HostError;
 use functions::wire::{FromWorker, Invoke, Outcome, ToWorker};
@@ -59,7 +59,9 @@ impl WorkerConn {
         services: &[GuestService],
     ) -> Result<(), LinkError> {
         let services = crate::link::wire_services(services)?;
-        self.link.send(&ToWorker::Invoke(Invoke { call, function, args, services })).await
+        // The worker has no wall clock; functions that sign requests (S3) date them with ours.
+        let unix_time = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        self.link.send(&ToWorker::Invoke(Invoke { call, function, args, services, unix_time })).await
     }
 
     /// The second half of [`WorkerConn::invoke`]: waits for the Result of `call`. Cancel-safe, so

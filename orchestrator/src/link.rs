@@ -120,7 +120,7 @@ pub fn encode_to_vec(msg: &ToWorker<'_>) -> Result<Vec<u8>, LinkError> {
 /// the gateway can answer 413 before powering a worker on.
 pub fn invoke_fits(function: &str, args: &[u8], services: &[GuestService]) -> bool {
     let Ok(services) = wire_services(services) else { return false };
-    let msg = ToWorker::Invoke(wire::Invoke { call: u64::MAX, function, args, services });
+    let msg = ToWorker::Invoke(wire::Invoke { call: u64::MAX, function, args, services, unix_time: u64::MAX });
     encode_to_vec(&msg).is_ok()
 }
 

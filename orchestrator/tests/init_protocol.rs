@@ -85,7 +85,13 @@ async fn a_malformed_invoke_with_a_readable_call_id_gets_an_error_and_the_worker
     let args = (functions::find("echo").unwrap().args_from_json)(&serde_json::json!({"still": "here"})).unwrap();
     let mut frame = vec![0; wire::HEADER_LEN + wire::MAX_FRAME];
     let n = wire::encode(
-        &ToWorker::Invoke(wire::Invoke { call: 43, function: "echo", args: &args, services: Default::default() }),
+        &ToWorker::Invoke(wire::Invoke {
+            call: 43,
+            function: "echo",
+            args: &args,
+            services: Default::default(),
+            unix_time: 0,
+        }),
         &mut frame,
     )
     .unwrap();

@@ -36,6 +36,21 @@ pub const RUN: &[Package] = &[
     Package { name: "postgresql-client-15", provides: "/usr/bin/psql" },
 ];
 
+/// A tool installed with `cargo install --locked`, into `$CARGO_HOME/bin` (`~/.cargo/bin`).
+pub struct CargoTool {
+    /// The crate and its exact version (`name@version`).
+    pub krate: &'static str,
+    pub features: &'static str,
+    /// The binary whose presence shows it is installed.
+    pub binary: &'static str,
+}
+
+/// Real servers the data-plane tests start that Debian does not package.
+pub const CARGO_TOOLS: &[CargoTool] = &[
+    // An S3 server on a directory that checks SigV4 signatures.
+    CargoTool { krate: "s3s-fs@0.14.1", features: "binary", binary: "s3s-fs" },
+];
+
 /// `cargo xtask bench functions` also runs the functions under qemu-user.
 pub const BENCH: &[Package] = &[Package { name: "qemu-user", provides: "/usr/bin/qemu-x86_64" }];
 
@@ -54,6 +69,19 @@ pub fn ensure(packages: &[Package]) -> Result<(), String> {
     println!("installing missing Debian packages: {}", missing.join(" "));
     run(Command::new("apt-get").args(["update", "-qq"]))?;
     run(Command::new("apt-get").args(["install", "-y", "-qq"]).args(&missing).env("DEBIAN_FRONTEND", "noninteractive"))
+}
+
+/// Installs whichever of `tools` are missing (a cached binary is reused; a build takes minutes).
+pub fn ensure_cargo_tools(tools: &[CargoTool]) -> Result<(), String> {
+    let home = std::env::var_os("CARGO_HOME")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cargo"));
+    for tool in tools.iter().filter(|t| !home.join("bin").join(t.binary).exists()) {
+        println!("installing {} (cargo install, once)", tool.krate);
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        run(Command::new(cargo).args(["install", "--locked", tool.krate, "--features", tool.features]))?;
+    }
+    Ok(())
 }
 
 fn is_root() -> bool {

@@ -158,6 +158,7 @@ mod tests {
                 function: Matmul::NAME,
                 args: &args,
                 services: Default::default(),
+                unix_time: u64::MAX,
             });
             wire::encode(&msg, &mut vec![0u8; wire::HEADER_LEN + wire::MAX_FRAME]).is_ok()
         };

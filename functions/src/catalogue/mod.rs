@@ -2,6 +2,7 @@
 mod cascade;
 mod cascading_md5;
 mod cascading_sha256;
+mod download_file;
 mod echo;
 mod float_operations;
 mod html_generation;
@@ -17,10 +18,13 @@ mod redis_modify;
 mod regex;
 mod regex_match;
 mod regex_search;
+mod s3_object;
+mod upload_file;
 mod zlib_decompress;
 
 pub use cascading_md5::CascadingMd5;
 pub use cascading_sha256::CascadingSha256;
+pub use download_file::DownloadFile;
 pub use echo::{Echo, RawJson};
 pub use float_operations::FloatOperations;
 pub use html_generation::HtmlGeneration;
@@ -34,4 +38,5 @@ pub use redis_key::Key as RedisKey;
 pub use redis_modify::RedisModify;
 pub use regex_match::RegexMatch;
 pub use regex_search::RegexSearch;
+pub use upload_file::UploadFile;
 pub use zlib_decompress::ZlibDecompress;

@@ -2,3 +2,4 @@
 //! [`crate::net::Stream`] so they run on the worker and on the host alike.
 pub mod postgres;
 pub mod redis;
+pub mod s3;

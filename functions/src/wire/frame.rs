@@ -79,7 +79,13 @@ mod tests {
     fn every_message_round_trips() {
         let mut buf = [0u8; 256];
         round_trip(
-            &ToWorker::Invoke(Invoke { call: 7, function: "echo", args: b"\x03abc", services: Default::default() }),
+            &ToWorker::Invoke(Invoke {
+                call: 7,
+                function: "echo",
+                args: b"\x03abc",
+                services: Default::default(),
+                unix_time: 0,
+            }),
             &mut buf,
         );
         let mut services = crate::net::Services::new();
@@ -90,7 +96,10 @@ mod tests {
             ..crate::net::Service::at("redis", "10.0.2.2:6379".parse().unwrap())
         };
         services.push(redis).unwrap();
-        round_trip(&ToWorker::Invoke(Invoke { call: 8, function: "redis_insert", args: b"", services }), &mut buf);
+        round_trip(
+            &ToWorker::Invoke(Invoke { call: 8, function: "redis_insert", args: b"", services, unix_time: 1 }),
+            &mut buf,
+        );
         round_trip(&ToWorker::Reboot, &mut buf);
         round_trip(&ToWorker::PowerOff, &mut buf);
         let boot =
@@ -108,7 +117,13 @@ mod tests {
     fn truncated_frames_ask_for_more() {
         let mut buf = [0u8; 64];
         let n = encode(
-            &ToWorker::Invoke(Invoke { call: 1, function: "echo", args: b"x", services: Default::default() }),
+            &ToWorker::Invoke(Invoke {
+                call: 1,
+                function: "echo",
+                args: b"x",
+                services: Default::default(),
+                unix_time: 0,
+            }),
             &mut buf,
         )
         .unwrap();
@@ -140,7 +155,13 @@ mod tests {
     fn messages_larger_than_the_cap_do_not_encode() {
         let big = [0u8; MAX_FRAME];
         let mut buf = [0u8; MAX_FRAME + 64];
-        let msg = ToWorker::Invoke(Invoke { call: 1, function: "echo", args: &big, services: Default::default() });
+        let msg = ToWorker::Invoke(Invoke {
+            call: 1,
+            function: "echo",
+            args: &big,
+            services: Default::default(),
+            unix_time: 0,
+        });
         assert_eq!(encode(&msg, &mut buf), Err(FrameError::TooLarge));
         assert_eq!(encode(&ToWorker::Reboot, &mut buf[..2]), Err(FrameError::TooLarge));
     }
@@ -156,7 +177,13 @@ mod tests {
     fn call_id_survives_a_broken_body() {
         let mut buf = [0u8; 64];
         let n = encode(
-            &ToWorker::Invoke(Invoke { call: 300, function: "echo", args: b"x", services: Default::default() }),
+            &ToWorker::Invoke(Invoke {
+                call: 300,
+                function: "echo",
+                args: b"x",
+                services: Default::default(),
+                unix_time: 0,
+            }),
             &mut buf,
         )
         .unwrap();

@@ -5,7 +5,7 @@ use crate::function::ErrorKind;
 use crate::net::Services;
 
 /// Bumped on any change to these types; the orchestrator refuses workers of another version.
-pub const PROTOCOL_VERSION: u16 = 2;
+pub const PROTOCOL_VERSION: u16 = 3;
 
 /// Orchestrator → worker.
 // Invoke is the big one (its services inline): decoded once per frame on the stack, where boxing
@@ -32,6 +32,9 @@ pub struct Invoke<'a> {
     /// The services the function declared, resolved for this worker (empty for most functions).
     #[serde(borrow)]
     pub services: Services<'a>,
+    /// The orchestrator's wall clock when it sent the Invoke, in seconds since the Unix epoch (UTC):
+    /// the worker has no clock of its own to date requests with (S3's `x-amz-date`). 0 = unknown.
+    pub unix_time: u64,
 }
 
 /// Worker → orchestrator.

@@ -2,3 +2,4 @@
 #![allow(dead_code)]
 pub mod postgres;
 pub mod redis;
+pub mod s3;
