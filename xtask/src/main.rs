@@ -22,6 +22,8 @@ commands:
   bench functions [--reps N]      every function, small/medium/large payloads: time on a booted
                                   worker vs the same code on the host, natively and under
                                   qemu-x86_64 (median of N, default 5)
+  bench dataplane [--reps N]      every function that talks to a server, against real servers on
+                                  loopback: time on a worker vs on the host (median of N)
   kernel [--src DIR] [--jobs N]   build the worker kernel (bzImage) from Debian's linux-source-6.12
                                   (or DIR), cached by source and config fragment
   image                           build the no_std /init and pack initramfs.cpio
@@ -72,7 +74,7 @@ fn artifacts() -> Result<(), String> {
 /// The benchmarks are examples of the orchestrator crate: they drive real workers through its
 /// library, in release mode.
 fn bench(args: &[String]) -> Result<(), String> {
-    let (which, rest) = args.split_first().ok_or("bench: which one? (boot, functions)")?;
+    let (which, rest) = args.split_first().ok_or("bench: which one? (boot, functions, dataplane)")?;
     // The function benchmark's host runs use the worker's own profile (opt-level s, LTO), so the
     // host and the worker execute the same build of each function.
     let (example, profile) = match which.as_str() {
@@ -81,7 +83,8 @@ fn bench(args: &[String]) -> Result<(), String> {
             deps::ensure(deps::BENCH)?;
             ("bench_functions", "worker")
         }
-        other => return Err(format!("bench: unknown benchmark {other:?} (known: boot, functions)")),
+        "dataplane" => ("bench_dataplane", "worker"),
+        other => return Err(format!("bench: unknown benchmark {other:?} (known: boot, functions, dataplane)")),
     };
     artifacts()?;
     cargo(&["run", "--quiet", "--profile", profile, "-p", "orchestrator", "--example", example, "--"], rest)
