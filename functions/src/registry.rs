@@ -17,6 +17,8 @@ pub static CATALOGUE: &[Entry] = &[
     Entry::of::<RegexMatch>(),
     Entry::of::<RedisInsert>(),
     Entry::of::<RedisModify>(),
+    Entry::of::<UploadKafka>(),
+    Entry::of::<ReadKafka>(),
 ];
 
 /// Decodes postcard arguments, checks them, runs the body and writes the postcard output into the

@@ -67,7 +67,9 @@ mod tests {
             bucket: None,
             region: None,
         };
-        let configured = [("redis".to_string(), redis)].into_iter().collect();
+        // Every service some function needs, all at one address: only the routing is tested here.
+        let configured =
+            functions::CATALOGUE.iter().flat_map(|e| e.services).map(|s| (s.to_string(), redis.clone())).collect();
         super::prepare(name, body, &crate::config::resolve_for_guests(&configured, "10.0.2.2").unwrap())
     }
 
