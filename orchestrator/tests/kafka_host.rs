@@ -1,0 +1,159 @@
+//! The Kafka client and functions on the host (`run_on_host_with`): failure modes against fake
+//! brokers (a stall, garbage, an early close, error codes), a stopped broker, and the round trip
+//! against a real `tansu` broker checked with a second consumer.
+mod support;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddrV4, TcpListener};
+use std::time::{Duration, Instant};
+
+use functions::ErrorKind;
+use functions::json::{HostError, run_on_host_with};
+use functions::net::Service;
+use serde_json::{Value, json};
+
+fn v4(port: u16) -> SocketAddrV4 {
+    SocketAddrV4::new([127, 0, 0, 1].into(), port)
+}
+
+fn run(name: &str, args: Value, port: u16) -> Result<Value, HostError> {
+    run_on_host_with(name, &args, &[Service::at("kafka", v4(port))])
+}
+
+/// How a fake broker answers each request.
+#[derive(Clone, Copy)]
+enum Answer {
+    /// Holds the connection open without a word.
+    Stall,
+    /// Sends these bytes as they are, then closes.
+    Raw(&'static [u8]),
+    /// Sends a well-framed response (with the request's correlation id) holding this body.
+    Body(fn() -> Vec<u8>),
+}
+
+/// A listener answering every request of every connection with `answer`.
+fn fake_broker(answer: Answer) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut conn in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let _ = conn.set_read_timeout(Some(Duration::from_secs(10)));
+                loop {
+                    let mut size = [0; 4];
+                    if conn.read_exact(&mut size).is_err() {
+                        return;
+                    }
+                    let mut request = vec![0; i32::from_be_bytes(size) as usize];
+                    if conn.read_exact(&mut request).is_err() {
+                        return;
+                    }
+                    match answer {
+                        Answer::Stall => std::thread::sleep(Duration::from_secs(10)),
+                        Answer::Raw(bytes) => {
+                            let _ = conn.write_all(bytes);
+                            return;
+                        }
+                        Answer::Body(body) => {
+                            let body = body();
+                            let mut frame = ((body.len() + 4) as i32).to_be_bytes().to_vec();
+                            frame.extend_from_slice(&request[4..8]); // correlation id
+                            frame.extend_from_slice(&body);
+                            let _ = conn.write_all(&frame);
+                        }
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+/// A Produce v3 response for topic "t", partition 0, with `error`.
+fn produce_response(error: i16) -> Vec<u8> {
+    let mut b = vec![0, 0, 0, 1, 0, 1, b't', 0, 0, 0, 1, 0, 0, 0, 0];
+    b.extend_from_slice(&error.to_be_bytes());
+    b.extend_from_slice(&(-1i64).to_be_bytes());
+    b.extend_from_slice(&(-1i64).to_be_bytes());
+    b.extend_from_slice(&0i32.to_be_bytes());
+    b
+}
+
+#[test]
+fn error_codes_are_typed_and_named() {
+    let port = fake_broker(Answer::Body(|| produce_response(3)));
+    let e = run("upload_kafka", json!({"topic": "t", "message": "m"}), port).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::ProtocolError, "{e}");
+    assert!(e.message.contains("UNKNOWN_TOPIC_OR_PARTITION (3) on topic t"), "{}", e.message);
+    let port = fake_broker(Answer::Body(|| produce_response(5)));
+    let e = run("upload_kafka", json!({"topic": "t", "message": "m"}), port).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::ServiceUnavailable, "{e}");
+    assert!(e.message.contains("LEADER_NOT_AVAILABLE"), "{}", e.message);
+    let port = fake_broker(Answer::Body(|| produce_response(0)));
+    assert_eq!(
+        run("upload_kafka", json!({"topic": "t", "message": "m"}), port).unwrap(),
+        json!({"partition": 0, "offset": -1})
+    );
+}
+
+#[test]
+fn a_stalling_broker_times_out_and_garbage_is_a_protocol_error() {
+    let started = Instant::now();
+    let e = run("read_kafka", json!({"topic": "t", "groupID": "g"}), fake_broker(Answer::Stall)).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::ServiceUnavailable, "{e}");
+    assert!(e.message.contains("timed out"), "{}", e.message);
+    assert!(started.elapsed() < Duration::from_secs(6), "{:?}", started.elapsed());
+
+    // An HTTP server: its first four bytes read as a huge size.
+    let e =
+        run("upload_kafka", json!({"topic": "t", "message": "m"}), fake_broker(Answer::Raw(b"HTTP/1.1 400 Bad\r\n")))
+            .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::ProtocolError, "{e}");
+    // A response for another request.
+    let e = run(
+        "upload_kafka",
+        json!({"topic": "t", "message": "m"}),
+        fake_broker(Answer::Raw(&[0, 0, 0, 4, 0, 0, 0, 99])),
+    )
+    .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::ProtocolError, "{e}");
+    // A well-framed body that ends too soon.
+    let e = run("upload_kafka", json!({"topic": "t", "message": "m"}), fake_broker(Answer::Body(|| vec![0, 0, 0, 1])))
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::ProtocolError, "{e}");
+    // Closed mid-response.
+    let e = run("upload_kafka", json!({"topic": "t", "message": "m"}), fake_broker(Answer::Raw(&[0, 0, 0, 40, 0])))
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::ServiceUnavailable, "{e}");
+    assert!(e.message.contains("closed"), "{}", e.message);
+}
+
+#[test]
+fn a_stopped_broker_is_service_unavailable() {
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let e = run("upload_kafka", json!({"topic": "t", "message": "m"}), port).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::ServiceUnavailable, "{e}");
+    assert!(e.message.contains("refused"), "{}", e.message);
+}
+
+#[test]
+fn bad_arguments_and_a_missing_service() {
+    for (name, args) in [
+        ("upload_kafka", json!({"topic": "t"})),
+        ("upload_kafka", json!({"topic": "", "message": "m"})),
+        ("upload_kafka", json!({"topic": "t", "message": "m".repeat(1025)})),
+        ("upload_kafka", json!({"topic": "t".repeat(250), "message": "m"})),
+        ("read_kafka", json!({"topic": "t"})),
+        ("read_kafka", json!({"groupID": ""})),
+    ] {
+        let e = run(name, args.clone(), 1).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::BadArguments, "{args}: {e}");
+    }
+    // No topic and no default topic in the service's config.
+    let e = run("read_kafka", json!({"groupID": "g"}), 1).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::BadArguments, "{e}");
+    assert!(e.message.contains("no topic"), "{}", e.message);
+    let e = run_on_host_with("read_kafka", &json!({"groupID": "g"}), &[]).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::ServiceUnavailable);
+    assert!(e.message.contains("not configured"), "{}", e.message);
+}
