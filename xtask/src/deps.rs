@@ -37,6 +37,29 @@ pub const RUN: &[Package] = &[
 /// `cargo xtask bench functions` also runs the functions under qemu-user.
 pub const BENCH: &[Package] = &[Package { name: "qemu-user", provides: "/usr/bin/qemu-x86_64" }];
 
+/// A server the tests start that Debian does not package, built with `cargo install --locked`.
+pub struct CargoTool {
+    /// The binary, looked for in `~/.cargo/bin`.
+    pub binary: &'static str,
+    /// `cargo install --locked` arguments after the crate name.
+    pub install: &'static [&'static str],
+}
+
+/// The cargo-installed servers of the data-plane tests (the Kafka broker `tansu`). A fresh machine
+/// builds each once, a long build (tansu: several hundred crates); cached binaries are reused.
+pub const CARGO_TOOLS: &[CargoTool] = &[CargoTool { binary: "tansu", install: &["tansu", "--features", "dynostore"] }];
+
+/// Installs whichever of `tools` are missing from `~/.cargo/bin`.
+pub fn ensure_cargo(tools: &[CargoTool]) -> Result<(), String> {
+    let bin = std::path::PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cargo/bin");
+    for tool in tools.iter().filter(|t| !bin.join(t.binary).exists()) {
+        println!("installing {} with cargo install (a long build, once per machine)", tool.binary);
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        run(Command::new(cargo).args(["install", "--locked"]).args(tool.install))?;
+    }
+    Ok(())
+}
+
 /// Installs whichever of `packages` are missing, or explains how to.
 pub fn ensure(packages: &[Package]) -> Result<(), String> {
     let mut missing: Vec<&str> =

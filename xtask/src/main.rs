@@ -63,6 +63,7 @@ fn main() -> ExitCode {
 /// Packages, kernel and initramfs, each rebuilt only when its inputs changed.
 fn artifacts() -> Result<(), String> {
     deps::ensure(deps::RUN)?;
+    deps::ensure_cargo(deps::CARGO_TOOLS)?;
     kernel::main(&[])?;
     image::main(&[])?;
     Ok(())
