@@ -3,7 +3,6 @@
 //! against a real `tansu` broker checked with a second consumer.
 mod support;
 
-use std::io::{Read, Write};
 use std::net::{SocketAddrV4, TcpListener};
 use std::time::{Duration, Instant};
 
@@ -11,6 +10,7 @@ use functions::ErrorKind;
 use functions::json::{HostError, run_on_host_with};
 use functions::net::Service;
 use serde_json::{Value, json};
+use support::fake_kafka::{Answer, fake_broker, produce_response};
 
 fn v4(port: u16) -> SocketAddrV4 {
     SocketAddrV4::new([127, 0, 0, 1].into(), port)
@@ -18,65 +18,6 @@ fn v4(port: u16) -> SocketAddrV4 {
 
 fn run(name: &str, args: Value, port: u16) -> Result<Value, HostError> {
     run_on_host_with(name, &args, &[Service::at("kafka", v4(port))])
-}
-
-/// How a fake broker answers each request.
-#[derive(Clone, Copy)]
-enum Answer {
-    /// Holds the connection open without a word.
-    Stall,
-    /// Sends these bytes as they are, then closes.
-    Raw(&'static [u8]),
-    /// Sends a well-framed response (with the request's correlation id) holding this body.
-    Body(fn() -> Vec<u8>),
-}
-
-/// A listener answering every request of every connection with `answer`.
-fn fake_broker(answer: Answer) -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for mut conn in listener.incoming().flatten() {
-            std::thread::spawn(move || {
-                let _ = conn.set_read_timeout(Some(Duration::from_secs(10)));
-                loop {
-                    let mut size = [0; 4];
-                    if conn.read_exact(&mut size).is_err() {
-                        return;
-                    }
-                    let mut request = vec![0; i32::from_be_bytes(size) as usize];
-                    if conn.read_exact(&mut request).is_err() {
-                        return;
-                    }
-                    match answer {
-                        Answer::Stall => std::thread::sleep(Duration::from_secs(10)),
-                        Answer::Raw(bytes) => {
-                            let _ = conn.write_all(bytes);
-                            return;
-                        }
-                        Answer::Body(body) => {
-                            let body = body();
-                            let mut frame = ((body.len() + 4) as i32).to_be_bytes().to_vec();
-                            frame.extend_from_slice(&request[4..8]); // correlation id
-                            frame.extend_from_slice(&body);
-                            let _ = conn.write_all(&frame);
-                        }
-                    }
-                }
-            });
-        }
-    });
-    port
-}
-
-/// A Produce v3 response for topic "t", partition 0, with `error`.
-fn produce_response(error: i16) -> Vec<u8> {
-    let mut b = vec![0, 0, 0, 1, 0, 1, b't', 0, 0, 0, 1, 0, 0, 0, 0];
-    b.extend_from_slice(&error.to_be_bytes());
-    b.extend_from_slice(&(-1i64).to_be_bytes());
-    b.extend_from_slice(&(-1i64).to_be_bytes());
-    b.extend_from_slice(&0i32.to_be_bytes());
-    b
 }
 
 #[test]
