@@ -13,7 +13,7 @@ use orchestrator::config::ServiceConfig;
 use orchestrator::pool::WorkerState;
 use orchestrator::{Config, Orchestrator};
 use serde_json::{Value, json};
-use support::fake_kafka::{Answer, fake_broker, produce_response};
+use support::fake_kafka::{Answer, fake_broker, one_record_broker, produce_response};
 
 /// One VM-using test at a time (two cores and TCG leave no room for parallel VMs).
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -70,6 +70,13 @@ fn a_worker_reports_broker_errors_stalls_and_garbage() {
     let live = Live::start(&format!("127.0.0.1:{ok}"));
     let a = live.post("upload_kafka", json!({"topic": "t", "message": "hello"}));
     assert_eq!((a.status, a.body.as_str()), (200, r#"{"offset":-1,"partition":0}"#), "{a:?}");
+    live.stop();
+
+    // OffsetFetch, Fetch (a record batch to parse and CRC-check on the worker), OffsetCommit.
+    let one = fake_broker(Answer::ByApi(one_record_broker));
+    let live = Live::start(&format!("127.0.0.1:{one}"));
+    let a = live.post("read_kafka", json!({"topic": "t", "groupID": "g"}));
+    assert_eq!((a.status, a.body.as_str()), (200, r#""hello""#), "{a:?}");
     live.stop();
 
     let missing = fake_broker(Answer::Body(|| produce_response(3)));

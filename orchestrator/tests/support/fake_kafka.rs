@@ -13,6 +13,8 @@ pub enum Answer {
     Raw(&'static [u8]),
     /// Sends a well-framed response (with the request's correlation id) holding this body.
     Body(fn() -> Vec<u8>),
+    /// The same, with a body chosen by the request's API key.
+    ByApi(fn(i16) -> Vec<u8>),
 }
 
 /// A listener answering every request of every connection with `answer`.
@@ -38,8 +40,12 @@ pub fn fake_broker(answer: Answer) -> u16 {
                             let _ = conn.write_all(bytes);
                             return;
                         }
-                        Answer::Body(body) => {
-                            let body = body();
+                        Answer::Body(_) | Answer::ByApi(_) => {
+                            let body = match answer {
+                                Answer::ByApi(body) => body(i16::from_be_bytes([request[0], request[1]])),
+                                Answer::Body(body) => body(),
+                                _ => unreachable!(),
+                            };
                             let mut frame = ((body.len() + 4) as i32).to_be_bytes().to_vec();
                             frame.extend_from_slice(&request[4..8]); // correlation id
                             frame.extend_from_slice(&body);
@@ -61,4 +67,43 @@ pub fn produce_response(error: i16) -> Vec<u8> {
     b.extend_from_slice(&(-1i64).to_be_bytes());
     b.extend_from_slice(&0i32.to_be_bytes());
     b
+}
+
+/// Topic "t", partition 0: the `[1 topic [1 partition ...]]` prefix of every response.
+fn topic_t_partition_0() -> Vec<u8> {
+    vec![0, 0, 0, 1, 0, 1, b't', 0, 0, 0, 1, 0, 0, 0, 0]
+}
+
+/// A broker whose topic "t" holds one record, "hello" at offset 0, and whose groups have
+/// committed nothing: answers Produce, Fetch, OffsetFetch and OffsetCommit as a broker would.
+pub fn one_record_broker(api: i16) -> Vec<u8> {
+    match api {
+        0 => produce_response(0),
+        1 => {
+            let mut batch = [0; 256];
+            let len = functions::clients::kafka::record_batch(b"hello", &mut batch).unwrap();
+            let mut b = 0i32.to_be_bytes().to_vec(); // throttle
+            b.extend(topic_t_partition_0());
+            b.extend_from_slice(&0i16.to_be_bytes());
+            b.extend_from_slice(&1i64.to_be_bytes()); // high watermark
+            b.extend_from_slice(&1i64.to_be_bytes()); // last stable offset
+            b.extend_from_slice(&(-1i32).to_be_bytes()); // aborted transactions: null
+            b.extend_from_slice(&(len as i32).to_be_bytes());
+            b.extend_from_slice(&batch[..len]);
+            b
+        }
+        8 => {
+            let mut b = topic_t_partition_0();
+            b.extend_from_slice(&0i16.to_be_bytes());
+            b
+        }
+        9 => {
+            let mut b = topic_t_partition_0();
+            b.extend_from_slice(&(-1i64).to_be_bytes());
+            b.extend_from_slice(&(-1i16).to_be_bytes());
+            b.extend_from_slice(&0i16.to_be_bytes());
+            b
+        }
+        _ => Vec::new(),
+    }
 }
