@@ -11,6 +11,7 @@ use functions::json::{HostError, run_on_host_with};
 use functions::net::Service;
 use serde_json::{Value, json};
 use support::fake_kafka::{Answer, fake_broker, produce_response};
+use support::tansu::TansuServer;
 
 fn v4(port: u16) -> SocketAddrV4 {
     SocketAddrV4::new([127, 0, 0, 1].into(), port)
@@ -97,4 +98,69 @@ fn bad_arguments_and_a_missing_service() {
     let e = run_on_host_with("read_kafka", &json!({"groupID": "g"}), &[]).unwrap_err();
     assert_eq!(e.kind, ErrorKind::ServiceUnavailable);
     assert!(e.message.contains("not configured"), "{}", e.message);
+}
+
+fn service(server: &TansuServer, default_topic: Option<&'static str>) -> Service<'static> {
+    Service { database: default_topic, ..Service::at("kafka", v4(server.port)) }
+}
+
+#[test]
+fn upload_and_read_agree_with_the_broker() {
+    let server = TansuServer::start();
+    server.create_topic("orders");
+    let services = [service(&server, Some("orders"))];
+    let run = |name: &str, args: Value| run_on_host_with(name, &args, &services);
+    for (i, message) in ["first", "second", "third ✓"].into_iter().enumerate() {
+        let started = Instant::now();
+        let out = run("upload_kafka", json!({"topic": "orders", "message": message, "groupID": "g"})).unwrap();
+        eprintln!("host upload_kafka: {:?}", started.elapsed());
+        assert_eq!(out, json!({"partition": 0, "offset": i}));
+        assert_eq!(server.read("orders", i as i64).as_deref(), Some(message));
+    }
+    assert_eq!(server.read("orders", 3), None);
+
+    // A group reads each record once, in order, committing past it; then null.
+    assert_eq!(server.committed("readers", "orders"), None);
+    let started = Instant::now();
+    assert_eq!(run("read_kafka", json!({"topic": "orders", "groupID": "readers"})).unwrap(), json!("first"));
+    eprintln!("host read_kafka: {:?}", started.elapsed());
+    assert_eq!(server.committed("readers", "orders"), Some(1));
+    // Without `topic`, the service's default topic (its `database`).
+    assert_eq!(run("read_kafka", json!({"groupID": "readers", "consumerID": "c1"})).unwrap(), json!("second"));
+    assert_eq!(run("read_kafka", json!({"topic": "orders", "groupID": "readers"})).unwrap(), json!("third ✓"));
+    assert_eq!(server.committed("readers", "orders"), Some(3));
+    assert_eq!(run("read_kafka", json!({"topic": "orders", "groupID": "readers"})).unwrap(), Value::Null);
+    assert_eq!(server.committed("readers", "orders"), Some(3));
+    // Another group starts from the beginning.
+    assert_eq!(run("read_kafka", json!({"topic": "orders", "groupID": "others"})).unwrap(), json!("first"));
+    // A record produced later is read next.
+    assert_eq!(run("upload_kafka", json!({"topic": "orders", "message": "late"})).unwrap()["offset"], json!(3));
+    assert_eq!(run("read_kafka", json!({"topic": "orders", "groupID": "readers"})).unwrap(), json!("late"));
+}
+
+#[test]
+fn a_missing_topic_reads_as_empty_and_is_created_by_a_produce() {
+    let server = TansuServer::start();
+    let services = [service(&server, None)];
+    // tansu answers a fetch from a topic it does not hold with no records (Kafka would say
+    // UNKNOWN_TOPIC_OR_PARTITION, which the fake broker tests above cover): nothing to read.
+    let out = run_on_host_with("read_kafka", &json!({"topic": "no-such-topic", "groupID": "g"}), &services).unwrap();
+    assert_eq!(out, Value::Null);
+    // tansu creates a topic on its first produce (as Kafka's auto.create.topics.enable does).
+    let out = run_on_host_with("upload_kafka", &json!({"topic": "new-topic", "message": "m"}), &services).unwrap();
+    assert_eq!(out, json!({"partition": 0, "offset": 0}));
+    assert_eq!(server.read("new-topic", 0).as_deref(), Some("m"));
+}
+
+#[test]
+fn a_stopped_real_broker_is_service_unavailable() {
+    let mut server = TansuServer::start();
+    server.create_topic("t");
+    let services = [service(&server, None)];
+    assert!(run_on_host_with("upload_kafka", &json!({"topic": "t", "message": "m"}), &services).is_ok());
+    server.stop();
+    let started = Instant::now();
+    let e = run_on_host_with("upload_kafka", &json!({"topic": "t", "message": "m"}), &services).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::ServiceUnavailable, "{e}");
+    assert!(started.elapsed() < Duration::from_secs(1));
 }
