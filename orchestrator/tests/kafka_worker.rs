@@ -1,8 +1,9 @@
 //! The Kafka functions on real workers: a QEMU guest's init reaches brokers on the host's loopback
-//! through QEMU user networking (10.0.2.2). Fake brokers show the on-worker client's answers to an
-//! error code, a stall and garbage.
+//! through QEMU user networking (10.0.2.2): a real `tansu` broker, whose own view (a second consumer
+//! on the host, the group's committed offset) agrees, and fake brokers for the on-worker client's
+//! answers to an error code, a stall and garbage.
 //!
-//! Needs the artifacts (`cargo xtask artifacts`).
+//! Needs the artifacts and `tansu` (`cargo xtask artifacts` installs both).
 mod support;
 
 use std::sync::Mutex;
@@ -14,6 +15,7 @@ use orchestrator::pool::WorkerState;
 use orchestrator::{Config, Orchestrator};
 use serde_json::{Value, json};
 use support::fake_kafka::{Answer, fake_broker, one_record_broker, produce_response};
+use support::tansu::TansuServer;
 
 /// One VM-using test at a time (two cores and TCG leave no room for parallel VMs).
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -100,5 +102,44 @@ fn a_worker_reports_broker_errors_stalls_and_garbage() {
     let a = live.post("upload_kafka", json!({"topic": "t", "message": "hello"}));
     assert_eq!(a.status, 502, "{a:?}");
     assert!(a.body.contains("protocol error"), "{}", a.body);
+    live.stop();
+}
+
+#[test]
+fn kafka_functions_on_a_worker_agree_with_the_broker_and_fail_cleanly() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let mut server = TansuServer::start();
+    server.create_topic("orders");
+    let live = Live::start(&server.addr().to_string());
+
+    for (i, message) in ["one", "two"].into_iter().enumerate() {
+        let a = live.post("upload_kafka", json!({"topic": "orders", "message": message, "groupID": "g"}));
+        assert_eq!(a.status, 200, "{a:?}");
+        assert_eq!(serde_json::from_str::<Value>(&a.body).unwrap(), json!({"partition": 0, "offset": i}));
+        assert_eq!(server.read("orders", i as i64).as_deref(), Some(message));
+        eprintln!("worker upload_kafka exec {:?} s", a.exec);
+    }
+    let a = live.post("read_kafka", json!({"topic": "orders", "groupID": "readers"}));
+    assert_eq!((a.status, a.body.as_str()), (200, "\"one\""), "{a:?}");
+    eprintln!("worker read_kafka exec {:?} s", a.exec);
+    assert_eq!(server.committed("readers", "orders"), Some(1));
+    // The service's default topic.
+    let a = live.post("read_kafka", json!({"groupID": "readers", "consumerID": "worker-1"}));
+    assert_eq!((a.status, a.body.as_str()), (200, "\"two\""), "{a:?}");
+    let a = live.post("read_kafka", json!({"groupID": "readers"}));
+    assert_eq!((a.status, a.body.as_str()), (200, "null"), "{a:?}");
+    assert_eq!(server.committed("readers", "orders"), Some(2));
+
+    // A topic tansu does not hold reads as empty (see kafka_host.rs).
+    let a = live.post("read_kafka", json!({"topic": "no-such-topic", "groupID": "readers"}));
+    assert_eq!((a.status, a.body.as_str()), (200, "null"), "{a:?}");
+
+    // A stopped broker: 503 well within the invocation timeout; the worker still serves.
+    server.stop();
+    let a = live.post("upload_kafka", json!({"topic": "orders", "message": "m"}));
+    assert_eq!(a.status, 503, "{a:?}");
+    assert!(a.exec.unwrap_or(99.0) < 10.0, "{a:?}");
+    let a = live.post("echo", json!({"still": "alive"}));
+    assert_eq!(a.status, 200, "{a:?}");
     live.stop();
 }
