@@ -139,13 +139,12 @@ fn upload_and_read_agree_with_the_broker() {
 }
 
 #[test]
-fn a_missing_topic_reads_as_empty_and_is_created_by_a_produce() {
+fn a_missing_topic_is_a_typed_error_naming_it_until_a_produce_creates_it() {
     let server = TansuServer::start();
     let services = [service(&server, None)];
-    // tansu answers a fetch from a topic it does not hold with no records (Kafka would say
-    // UNKNOWN_TOPIC_OR_PARTITION, which the fake broker tests above cover): nothing to read.
-    let out = run_on_host_with("read_kafka", &json!({"topic": "no-such-topic", "groupID": "g"}), &services).unwrap();
-    assert_eq!(out, Value::Null);
+    let e = run_on_host_with("read_kafka", &json!({"topic": "no-such-topic", "groupID": "g"}), &services).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::ProtocolError, "{e}");
+    assert!(e.message.contains("UNKNOWN_TOPIC_OR_PARTITION") && e.message.contains("no-such-topic"), "{}", e.message);
     // tansu creates a topic on its first produce (as Kafka's auto.create.topics.enable does).
     let out = run_on_host_with("upload_kafka", &json!({"topic": "new-topic", "message": "m"}), &services).unwrap();
     assert_eq!(out, json!({"partition": 0, "offset": 0}));

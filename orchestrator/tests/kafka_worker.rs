@@ -130,9 +130,10 @@ fn kafka_functions_on_a_worker_agree_with_the_broker_and_fail_cleanly() {
     assert_eq!((a.status, a.body.as_str()), (200, "null"), "{a:?}");
     assert_eq!(server.committed("readers", "orders"), Some(2));
 
-    // A topic tansu does not hold reads as empty (see kafka_host.rs).
+    // A missing topic: the broker's error code, naming the topic, as a 502.
     let a = live.post("read_kafka", json!({"topic": "no-such-topic", "groupID": "readers"}));
-    assert_eq!((a.status, a.body.as_str()), (200, "null"), "{a:?}");
+    assert_eq!(a.status, 502, "{a:?}");
+    assert!(a.body.contains("UNKNOWN_TOPIC_OR_PARTITION") && a.body.contains("no-such-topic"), "{}", a.body);
 
     // A stopped broker: 503 well within the invocation timeout; the worker still serves.
     server.stop();

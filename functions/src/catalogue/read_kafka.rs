@@ -1,6 +1,6 @@
 //! `read_kafka`: reads the next record of partition 0 of `topic` for `groupID` and commits past
-//! it, as the original's Kafka consumer did, but as a standalone group member (OffsetFetch, Fetch,
-//! OffsetCommit; no group join), so each call is one short session. Without `topic` it reads the
+//! it, as the original's Kafka consumer did, but as a standalone group member (Metadata to check the
+//! topic exists, OffsetFetch, Fetch, OffsetCommit; no group join), so each call is one short session. Without `topic` it reads the
 //! service's default topic (its `database` field). A record with a null value reads as "".
 use alloc::string::String;
 
@@ -44,6 +44,7 @@ impl Function for ReadKafka {
         let group = args.group_id;
         let mut out_of_memory = None;
         let read = with_kafka(ctx, args.topic, args.consumer_id, |kafka, topic| {
+            kafka.require_topic(topic)?;
             let from = kafka.committed(group, topic, PARTITION)?.unwrap_or(0);
             let Some(record) = kafka.fetch(topic, PARTITION, from)? else { return Ok(None) };
             let text = core::str::from_utf8(record.value.unwrap_or(&[]))

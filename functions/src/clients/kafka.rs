@@ -1,4 +1,4 @@
-//! A minimal Kafka client: Produce v3, Fetch v4, OffsetCommit v2 and OffsetFetch v1 on one
+//! A minimal Kafka client: Produce v3, Fetch v4, OffsetCommit v2, OffsetFetch v1 and Metadata v4 on one
 //! partition, for a standalone group member (generation -1, empty member id: the "simple consumer"
 //! that commits offsets without joining the group). These are the oldest versions Kafka 4 still
 //! serves, and none is "flexible", so every field is fixed-width or length-prefixed.
@@ -27,6 +27,7 @@ const PRODUCE: (i16, i16) = (0, 3);
 const FETCH: (i16, i16) = (1, 4);
 const OFFSET_COMMIT: (i16, i16) = (8, 2);
 const OFFSET_FETCH: (i16, i16) = (9, 1);
+const METADATA: (i16, i16) = (3, 4);
 
 /// How long the broker may wait for the write to be acknowledged / for data to arrive.
 const BROKER_WAIT_MS: i32 = 1_000;
@@ -122,6 +123,34 @@ impl<'n> Kafka<'n> {
         })?;
         check(error, topic)?;
         first_record(records, offset)
+    }
+
+    /// Checks that the broker holds `topic`, without creating it: a fetch from a missing topic
+    /// may simply come back empty (tansu's does), so a reader asks first.
+    pub fn require_topic(&mut self, topic: &str) -> Result<(), ServiceError> {
+        let len = self.request(METADATA, |e| {
+            e.i32(1)?;
+            e.string(topic)?;
+            e.i8(0) // allow_auto_topic_creation: no
+        })?;
+        let mut d = Dec::new(&self.buf[..len]);
+        d.i32()?; // throttle_time
+        for _ in 0..d.i32()?.max(0) {
+            d.i32()?; // node id
+            d.string()?; // host
+            d.i32()?; // port
+            d.nullable_string()?; // rack
+        }
+        d.nullable_string()?; // cluster id
+        d.i32()?; // controller id
+        if d.i32()? != 1 {
+            return Err(ServiceError::protocol("protocol error: metadata for another number of topics"));
+        }
+        let error = d.i16()?;
+        if d.string()? != topic.as_bytes() {
+            return Err(ServiceError::protocol("protocol error: metadata for another topic"));
+        }
+        check(error, topic)
     }
 
     /// The offset `group` committed for `partition` of `topic`, `None` if it committed none.

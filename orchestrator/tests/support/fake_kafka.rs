@@ -75,7 +75,8 @@ fn topic_t_partition_0() -> Vec<u8> {
 }
 
 /// A broker whose topic "t" holds one record, "hello" at offset 0, and whose groups have
-/// committed nothing: answers Produce, Fetch, OffsetFetch and OffsetCommit as a broker would.
+/// committed nothing: answers Produce, Fetch, Metadata, OffsetFetch and OffsetCommit as a broker
+/// would.
 pub fn one_record_broker(api: i16) -> Vec<u8> {
     match api {
         0 => produce_response(0),
@@ -90,6 +91,12 @@ pub fn one_record_broker(api: i16) -> Vec<u8> {
             b.extend_from_slice(&(-1i32).to_be_bytes()); // aborted transactions: null
             b.extend_from_slice(&(len as i32).to_be_bytes());
             b.extend_from_slice(&batch[..len]);
+            b
+        }
+        3 => {
+            // throttle, no brokers, null cluster id, controller 0, topic "t" without error.
+            let mut b = vec![0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1, b't', 0];
+            b.extend_from_slice(&0i32.to_be_bytes()); // no partitions
             b
         }
         8 => {
