@@ -21,6 +21,8 @@ pub static CATALOGUE: &[Entry] = &[
     Entry::of::<PsqlPurchase>(),
     Entry::of::<UploadFile>(),
     Entry::of::<DownloadFile>(),
+    Entry::of::<UploadKafka>(),
+    Entry::of::<ReadKafka>(),
 ];
 
 /// Decodes postcard arguments, checks them, runs the body and writes the postcard output into the

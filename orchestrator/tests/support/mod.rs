@@ -1,5 +1,7 @@
 //! Shared helpers of the integration tests.
 #![allow(dead_code)]
+pub mod fake_kafka;
 pub mod postgres;
 pub mod redis;
 pub mod s3;
+pub mod tansu;
