@@ -1,5 +1,6 @@
 //! The data-plane benchmark (`cargo xtask bench dataplane [--reps N]`): every function that talks
-//! to a server, run against real servers started here on loopback (the tests' own helpers), timed
+//! to a server, run against real servers started here on loopback (the tests' own helpers:
+//! redis-server, PostgreSQL 15, s3s-fs, tansu), timed
 //! two ways side by side:
 //! - on a worker (a fresh QEMU boot per invocation, as `microfaas serve` runs them): the init's
 //!   execution time, which covers connecting, authenticating and the exchange over smoltcp and
@@ -22,6 +23,7 @@ use serde_json::{Value, json};
 use support::postgres::{DATABASE, PostgresServer, USER};
 use support::redis::RedisServer;
 use support::s3::{BUCKET, S3Server};
+use support::tansu::TansuServer;
 
 type Res<T> = Result<T, Box<dyn Error>>;
 
@@ -34,6 +36,9 @@ fn payloads() -> Vec<(&'static str, Value)> {
         ("psql_purchase", json!({"id": 1})),
         ("upload_file", json!({"file": "hello.txt"})),
         ("download_file", json!({"file": "hello.txt"})),
+        ("upload_kafka", json!({"topic": "bench", "message": "microfaas"})),
+        // Reads what upload_kafka produced, one record per call, as a group member.
+        ("read_kafka", json!({"topic": "bench", "groupID": "bench"})),
     ]
 }
 
@@ -48,6 +53,8 @@ fn main() -> Res<()> {
     // Enough stock that every purchase sells one.
     postgres.psql(DATABASE, "UPDATE inventory SET number_in_stock = 1000000 WHERE id = 1");
     let s3 = S3Server::start();
+    let kafka = TansuServer::start();
+    kafka.create_topic("bench");
 
     let host_services = [
         Service { password: Some(Secret(&redis.password)), ..Service::at("redis", v4(redis.port)) },
@@ -63,6 +70,7 @@ fn main() -> Res<()> {
             bucket: Some(BUCKET),
             ..Service::at("s3", v4(s3.port))
         },
+        Service::at("kafka", v4(kafka.port)),
     ];
 
     let mut config = Config::embedded().with_qemu_workers(1);
@@ -83,6 +91,8 @@ fn main() -> Res<()> {
         .services
         .insert("postgres".into(), service(postgres.port, Some(USER), &postgres.password, Some(DATABASE), None));
     config.services.insert("s3".into(), service(s3.port, Some(&s3.access_key), &s3.secret_key, None, Some(BUCKET)));
+    let kafka_service = ServiceConfig { password: None, ..service(kafka.port, None, "", None, None) };
+    config.services.insert("kafka".into(), kafka_service);
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let orchestrator = runtime.block_on(Orchestrator::start(&config))?;
     let client = Client::new(&orchestrator.url(), Some(Duration::from_secs(60)));
