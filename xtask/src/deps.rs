@@ -25,11 +25,14 @@ pub const KERNEL_TOOLS: &[Package] = &[
     Package { name: "libelf-dev", provides: "/usr/include/gelf.h" },
 ];
 
-/// Booting workers, the cpio(1) the initramfs writer's test reads its archives back with, and the
-/// real servers the data-plane tests start (redis-server pulls in redis-tools' redis-cli).
+/// Booting workers, and the cpio(1) the initramfs writer's test reads its archives back with.
 pub const RUN: &[Package] = &[
     Package { name: "qemu-system-x86", provides: "/usr/bin/qemu-system-x86_64" },
     Package { name: "cpio", provides: "/usr/bin/cpio" },
+];
+
+/// The real servers the data-plane tests and benchmark start (Debian's part of them).
+pub const SERVERS: &[Package] = &[
     Package { name: "redis-server", provides: "/usr/bin/redis-server" },
     Package { name: "redis-tools", provides: "/usr/bin/redis-cli" },
     Package { name: "postgresql-15", provides: "/usr/lib/postgresql/15/bin/postgres" },

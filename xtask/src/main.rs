@@ -39,7 +39,7 @@ fn main() -> ExitCode {
         Some("kernel") => kernel::main(rest).map(drop),
         Some("image") => image::main(rest).map(drop),
         Some("artifacts") => artifacts(),
-        Some("test") => artifacts().and_then(|()| cargo(&["test", "--workspace"], rest)),
+        Some("test") => servers().and_then(|()| artifacts()).and_then(|()| cargo(&["test", "--workspace"], rest)),
         Some("demo") => {
             artifacts().and_then(|()| cargo(&["run", "--quiet", "--release", "-p", "orchestrator", "--", "demo"], rest))
         }
@@ -65,10 +65,15 @@ fn main() -> ExitCode {
 /// Packages, kernel and initramfs, each rebuilt only when its inputs changed.
 fn artifacts() -> Result<(), String> {
     deps::ensure(deps::RUN)?;
-    deps::ensure_cargo_tools(deps::CARGO_TOOLS)?;
     kernel::main(&[])?;
     image::main(&[])?;
     Ok(())
+}
+
+/// The servers the data-plane tests and benchmark start: Debian's, then the cargo-built ones.
+fn servers() -> Result<(), String> {
+    deps::ensure(deps::SERVERS)?;
+    deps::ensure_cargo_tools(deps::CARGO_TOOLS)
 }
 
 /// The benchmarks are examples of the orchestrator crate: they drive real workers through its
@@ -83,7 +88,10 @@ fn bench(args: &[String]) -> Result<(), String> {
             deps::ensure(deps::BENCH)?;
             ("bench_functions", "worker")
         }
-        "dataplane" => ("bench_dataplane", "worker"),
+        "dataplane" => {
+            servers()?;
+            ("bench_dataplane", "worker")
+        }
         other => return Err(format!("bench: unknown benchmark {other:?} (known: boot, functions, dataplane)")),
     };
     artifacts()?;
