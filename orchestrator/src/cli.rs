@@ -254,6 +254,14 @@ fn demo(args: &DemoArgs) -> ExitCode {
     match runtime.block_on(crate::demo::run(&config)) {
         Ok(rows) => {
             print!("{}", crate::demo::table(&rows));
+            let skipped: Vec<&str> = functions::CATALOGUE
+                .iter()
+                .filter(|e| !e.services.iter().all(|s| config.services.contains_key(*s)))
+                .map(|e| e.name)
+                .collect();
+            if !skipped.is_empty() {
+                println!("not run (their [services] are not configured): {}", skipped.join(", "));
+            }
             let failed = rows.iter().filter(|r| !r.ok).count();
             if failed == 0 { ExitCode::SUCCESS } else { fail(format!("{failed} of {} invocations failed", rows.len())) }
         }
