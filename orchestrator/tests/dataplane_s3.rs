@@ -5,72 +5,17 @@
 //! typed errors within the invocation timeout. Prints the worker's execution time next to the
 //! same function's on the host.
 //!
-//! Needs the artifacts and `s3s-fs` (`cargo xtask artifacts` provides both).
+//! Needs the artifacts and `s3s-fs` (`cargo xtask test` provides them).
 mod support;
 
-use std::io::{Read, Write};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use functions::json::run_on_host_with;
 use functions::net::{Secret, Service};
-use orchestrator::client::{Client, Invocation};
 use orchestrator::config::{Secret as ConfigSecret, ServiceConfig};
-use orchestrator::pool::WorkerState;
-use orchestrator::{Config, Orchestrator};
 use serde_json::{Value, json};
+use support::live::{Live, SERIAL, fake_server, service_at};
 use support::s3::{BUCKET, S3Server};
-
-/// One VM-using test at a time (two cores and TCG leave no room for parallel VMs).
-static SERIAL: Mutex<()> = Mutex::new(());
-
-/// An orchestrator with one real QEMU worker and `[services.s3]` pointing at `server`.
-struct Live {
-    runtime: tokio::runtime::Runtime,
-    orchestrator: Option<Orchestrator>,
-    client: Client,
-}
-
-impl Live {
-    fn start(server: &S3Server, secret_key: &str) -> Live {
-        Live::with_s3_at(&server.addr().to_string(), &server.access_key, secret_key)
-    }
-
-    fn with_s3_at(address: &str, access_key: &str, secret_key: &str) -> Live {
-        let _ = env_logger::builder().is_test(true).try_init();
-        let mut config = Config::embedded().with_qemu_workers(1);
-        config.http.set_port(0);
-        config.worker_listen.set_port(0);
-        config.log_dir = Some(config.log_dir().join("tests"));
-        config.invoke_timeout_secs = 20.0;
-        let s3 = ServiceConfig {
-            address: address.to_string(),
-            user: Some(access_key.to_string()),
-            password: Some(ConfigSecret::new(secret_key)),
-            database: None,
-            bucket: Some(BUCKET.into()),
-            region: None,
-        };
-        config.services.insert("s3".into(), s3);
-        let missing: Vec<_> =
-            [config.kernel_path(), config.initrd_path()].into_iter().filter(|p| !p.is_file()).collect();
-        assert!(missing.is_empty(), "worker artifacts missing: {missing:?}; run `cargo xtask artifacts`");
-        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-        let orchestrator = runtime.block_on(Orchestrator::start(&config)).unwrap_or_else(|e| panic!("{e}"));
-        let client = Client::new(&orchestrator.url(), Some(Duration::from_secs(90)));
-        Live { runtime, orchestrator: Some(orchestrator), client }
-    }
-
-    fn post(&self, name: &str, body: Value) -> Invocation {
-        self.client.invoke(name, &body.to_string()).unwrap()
-    }
-
-    fn stop(mut self) {
-        let orchestrator = self.orchestrator.take().unwrap();
-        let last = self.runtime.block_on(orchestrator.shutdown());
-        assert!(last.iter().all(|w| w.state == WorkerState::Off && w.pid.is_none()), "{last:?}");
-    }
-}
 
 /// The same function on the host against the same server: its output and wall time in seconds.
 fn on_host(server: &S3Server, name: &str, args: Value) -> (Value, f64) {
@@ -85,11 +30,21 @@ fn on_host(server: &S3Server, name: &str, args: Value) -> (Value, f64) {
     (out, started.elapsed().as_secs_f64())
 }
 
+fn worker_at(address: &str, access_key: &str, secret_key: &str) -> Live {
+    let s3 = ServiceConfig {
+        user: Some(access_key.to_string()),
+        password: Some(ConfigSecret::new(secret_key)),
+        bucket: Some(BUCKET.into()),
+        ..service_at(address)
+    };
+    Live::start(1, "s3", s3, 20.0)
+}
+
 #[test]
 fn s3_functions_on_a_worker_agree_with_the_server_and_fail_cleanly() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let mut server = S3Server::start();
-    let live = Live::start(&server, &server.secret_key.clone());
+    let live = worker_at(&server.addr().to_string(), &server.access_key, &server.secret_key);
 
     let sample = include_bytes!("../../functions/src/catalogue/s3_files/hello.txt");
     let up = live.post("upload_file", json!({"file": "hello.txt"}));
@@ -140,7 +95,7 @@ fn s3_functions_on_a_worker_agree_with_the_server_and_fail_cleanly() {
 fn a_wrong_secret_key_is_auth_failed_and_leaves_no_trace() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let server = S3Server::start();
-    let live = Live::start(&server, "not-the-secret-key");
+    let live = worker_at(&server.addr().to_string(), &server.access_key, "not-the-secret-key");
     let a = live.post("upload_file", json!({"file": "hello.txt"}));
     assert_eq!(a.status, 502, "{a:?}");
     assert!(a.body.contains("auth failed") && a.body.contains("SignatureDoesNotMatch"), "{}", a.body);
@@ -149,32 +104,10 @@ fn a_wrong_secret_key_is_auth_failed_and_leaves_no_trace() {
     live.stop();
 }
 
-/// A listener on loopback that answers every connection with `reply`, or holds it open silently.
-fn fake_server(reply: Option<&'static [u8]>) -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    std::thread::spawn(move || {
-        for mut conn in listener.incoming().flatten() {
-            let mut buf = [0; 4096];
-            let _ = conn.read(&mut buf);
-            match reply {
-                Some(reply) => {
-                    let _ = conn.write_all(reply);
-                    let _ = conn.shutdown(std::net::Shutdown::Write);
-                    let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
-                    let _ = std::io::copy(&mut conn, &mut std::io::sink());
-                }
-                None => std::thread::sleep(Duration::from_secs(30)),
-            }
-        }
-    });
-    addr
-}
-
 #[test]
 fn a_stalling_server_times_out_and_garbage_is_a_protocol_error_on_a_worker() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let live = Live::with_s3_at(&fake_server(None), "ak", "sk");
+    let live = worker_at(&fake_server(None), "ak", "sk");
     let a = live.post("download_file", json!({"file": "a"}));
     assert_eq!(a.status, 503, "{a:?}");
     assert!(a.body.contains("timed out"), "{}", a.body);
@@ -182,7 +115,7 @@ fn a_stalling_server_times_out_and_garbage_is_a_protocol_error_on_a_worker() {
     assert!((4.5..8.0).contains(&exec), "the 5 s deadline, not the invocation timeout: {a:?}");
     live.stop();
 
-    let live = Live::with_s3_at(&fake_server(Some(b"+OK\r\n")), "ak", "sk");
+    let live = worker_at(&fake_server(Some(b"+OK\r\n")), "ak", "sk");
     let a = live.post("upload_file", json!({"file": "hello.txt"}));
     assert_eq!(a.status, 502, "{a:?}");
     assert!(a.body.contains("protocol error"), "{}", a.body);

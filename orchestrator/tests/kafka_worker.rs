@@ -3,93 +3,45 @@
 //! on the host, the group's committed offset) agrees, and fake brokers for the on-worker client's
 //! answers to an error code, a stall and garbage.
 //!
-//! Needs the artifacts and `tansu` (`cargo xtask artifacts` installs both).
+//! Needs the artifacts and `tansu` (`cargo xtask test` installs them).
 mod support;
 
-use std::sync::Mutex;
-use std::time::Duration;
-
-use orchestrator::client::{Client, Invocation};
 use orchestrator::config::ServiceConfig;
-use orchestrator::pool::WorkerState;
-use orchestrator::{Config, Orchestrator};
 use serde_json::{Value, json};
 use support::fake_kafka::{Answer, fake_broker, one_record_broker, produce_response};
+use support::live::{Live, SERIAL, service_at};
 use support::tansu::TansuServer;
 
-/// One VM-using test at a time (two cores and TCG leave no room for parallel VMs).
-static SERIAL: Mutex<()> = Mutex::new(());
-
-/// An orchestrator with one real QEMU worker and `[services.kafka]` at `address`, default topic
-/// `orders`.
-struct Live {
-    runtime: tokio::runtime::Runtime,
-    orchestrator: Option<Orchestrator>,
-    client: Client,
-}
-
-impl Live {
-    fn start(address: &str) -> Live {
-        let _ = env_logger::builder().is_test(true).try_init();
-        let mut config = Config::embedded().with_qemu_workers(1);
-        config.http.set_port(0);
-        config.worker_listen.set_port(0);
-        config.log_dir = Some(config.log_dir().join("tests"));
-        config.invoke_timeout_secs = 20.0;
-        let kafka = ServiceConfig {
-            address: address.to_string(),
-            user: None,
-            password: None,
-            database: Some("orders".into()),
-            bucket: None,
-            region: None,
-        };
-        config.services.insert("kafka".into(), kafka);
-        let missing: Vec<_> =
-            [config.kernel_path(), config.initrd_path()].into_iter().filter(|p| !p.is_file()).collect();
-        assert!(missing.is_empty(), "worker artifacts missing: {missing:?}; run `cargo xtask artifacts`");
-        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-        let orchestrator = runtime.block_on(Orchestrator::start(&config)).unwrap_or_else(|e| panic!("{e}"));
-        let client = Client::new(&orchestrator.url(), Some(Duration::from_secs(90)));
-        Live { runtime, orchestrator: Some(orchestrator), client }
-    }
-
-    fn post(&self, name: &str, body: Value) -> Invocation {
-        self.client.invoke(name, &body.to_string()).unwrap()
-    }
-
-    fn stop(mut self) {
-        let orchestrator = self.orchestrator.take().unwrap();
-        let last = self.runtime.block_on(orchestrator.shutdown());
-        assert!(last.iter().all(|w| w.state == WorkerState::Off && w.pid.is_none()), "{last:?}");
-    }
+/// `[services.kafka]` at `address`, default topic `orders`.
+fn worker_at(address: &str) -> Live {
+    Live::start(1, "kafka", ServiceConfig { database: Some("orders".into()), ..service_at(address) }, 20.0)
 }
 
 #[test]
 fn a_worker_reports_broker_errors_stalls_and_garbage() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let ok = fake_broker(Answer::Body(|| produce_response(0)));
-    let live = Live::start(&format!("127.0.0.1:{ok}"));
+    let live = worker_at(&format!("127.0.0.1:{ok}"));
     let a = live.post("upload_kafka", json!({"topic": "t", "message": "hello"}));
     assert_eq!((a.status, a.body.as_str()), (200, r#"{"offset":-1,"partition":0}"#), "{a:?}");
     live.stop();
 
     // OffsetFetch, Fetch (a record batch to parse and CRC-check on the worker), OffsetCommit.
     let one = fake_broker(Answer::ByApi(one_record_broker));
-    let live = Live::start(&format!("127.0.0.1:{one}"));
+    let live = worker_at(&format!("127.0.0.1:{one}"));
     let a = live.post("read_kafka", json!({"topic": "t", "groupID": "g"}));
     assert_eq!((a.status, a.body.as_str()), (200, r#""hello""#), "{a:?}");
     live.stop();
 
     let missing = fake_broker(Answer::Body(|| produce_response(3)));
-    let live = Live::start(&format!("127.0.0.1:{missing}"));
+    let live = worker_at(&format!("127.0.0.1:{missing}"));
     let a = live.post("upload_kafka", json!({"topic": "t", "message": "hello"}));
     assert_eq!(a.status, 502, "{a:?}");
     assert!(a.body.contains("UNKNOWN_TOPIC_OR_PARTITION (3) on topic t"), "{}", a.body);
     live.stop();
 
     let stall = fake_broker(Answer::Stall);
-    let live = Live::start(&format!("127.0.0.1:{stall}"));
+    let live = worker_at(&format!("127.0.0.1:{stall}"));
     let a = live.post("read_kafka", json!({"groupID": "g"}));
     assert_eq!(a.status, 503, "{a:?}");
     assert!(a.body.contains("timed out"), "{}", a.body);
@@ -98,7 +50,7 @@ fn a_worker_reports_broker_errors_stalls_and_garbage() {
     live.stop();
 
     let garbage = fake_broker(Answer::Raw(b"HTTP/1.1 400 Bad Request\r\n\r\n"));
-    let live = Live::start(&format!("127.0.0.1:{garbage}"));
+    let live = worker_at(&format!("127.0.0.1:{garbage}"));
     let a = live.post("upload_kafka", json!({"topic": "t", "message": "hello"}));
     assert_eq!(a.status, 502, "{a:?}");
     assert!(a.body.contains("protocol error"), "{}", a.body);
@@ -110,7 +62,7 @@ fn kafka_functions_on_a_worker_agree_with_the_broker_and_fail_cleanly() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let mut server = TansuServer::start();
     server.create_topic("orders");
-    let live = Live::start(&server.addr().to_string());
+    let live = worker_at(&server.addr().to_string());
 
     for (i, message) in ["one", "two"].into_iter().enumerate() {
         let a = live.post("upload_kafka", json!({"topic": "orders", "message": message, "groupID": "g"}));

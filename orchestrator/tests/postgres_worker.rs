@@ -3,76 +3,18 @@
 //! server's own view (`psql -c`) agrees. Concurrent purchases from two workers and the host sell
 //! exactly what is in stock; a wrong password is a 502 and a stopped server a 503.
 //!
-//! Needs the artifacts (`cargo xtask artifacts`) and PostgreSQL 15 (`cargo xtask deps`).
+//! Needs the artifacts (`cargo xtask artifacts`) and PostgreSQL 15 (`cargo xtask test` installs it).
 mod support;
 
-use std::io::{Read, Write};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use functions::json::run_on_host_with;
 use functions::net::{Secret, Service};
-use orchestrator::client::{Client, Invocation};
+use orchestrator::client::Client;
 use orchestrator::config::{Secret as ConfigSecret, ServiceConfig};
-use orchestrator::pool::WorkerState;
-use orchestrator::{Config, Orchestrator};
-use serde_json::{Value, json};
+use serde_json::json;
+use support::live::{Live, SERIAL, fake_server, service_at};
 use support::postgres::{DATABASE, PostgresServer, USER};
-
-/// One VM-using test at a time (two cores and TCG leave no room for parallel VMs).
-static SERIAL: Mutex<()> = Mutex::new(());
-
-/// An orchestrator with real QEMU workers and `[services.postgres]` pointing at `server`.
-struct Live {
-    runtime: tokio::runtime::Runtime,
-    orchestrator: Option<Orchestrator>,
-    client: Client,
-}
-
-impl Live {
-    fn start(server: &PostgresServer, password: &str, workers: usize) -> Live {
-        Live::at(&server.addr().to_string(), password, workers)
-    }
-
-    fn at(address: &str, password: &str, workers: usize) -> Live {
-        let _ = env_logger::builder().is_test(true).try_init();
-        let mut config = Config::embedded().with_qemu_workers(workers);
-        config.http.set_port(0);
-        config.worker_listen.set_port(0);
-        config.log_dir = Some(config.log_dir().join("tests"));
-        config.invoke_timeout_secs = 30.0;
-        let postgres = ServiceConfig {
-            address: address.to_string(),
-            user: Some(USER.into()),
-            password: Some(ConfigSecret::new(password)),
-            database: Some(DATABASE.into()),
-            bucket: None,
-            region: None,
-        };
-        config.services.insert("postgres".into(), postgres);
-        let missing: Vec<_> =
-            [config.kernel_path(), config.initrd_path()].into_iter().filter(|p| !p.is_file()).collect();
-        assert!(missing.is_empty(), "worker artifacts missing: {missing:?}; run `cargo xtask artifacts`");
-        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-        let orchestrator = runtime.block_on(Orchestrator::start(&config)).unwrap_or_else(|e| panic!("{e}"));
-        let client = Client::new(&orchestrator.url(), Some(Duration::from_secs(120)));
-        Live { runtime, orchestrator: Some(orchestrator), client }
-    }
-
-    fn url(&self) -> String {
-        self.orchestrator.as_ref().unwrap().url()
-    }
-
-    fn post(&self, name: &str, body: Value) -> Invocation {
-        self.client.invoke(name, &body.to_string()).unwrap()
-    }
-
-    fn stop(mut self) {
-        let orchestrator = self.orchestrator.take().unwrap();
-        let last = self.runtime.block_on(orchestrator.shutdown());
-        assert!(last.iter().all(|w| w.state == WorkerState::Off && w.pid.is_none()), "{last:?}");
-    }
-}
 
 fn host_service(server: &PostgresServer) -> Service<'_> {
     Service {
@@ -88,11 +30,21 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
+fn worker_at(address: &str, password: &str, workers: usize) -> Live {
+    let postgres = ServiceConfig {
+        user: Some(USER.into()),
+        password: Some(ConfigSecret::new(password)),
+        database: Some(DATABASE.into()),
+        ..service_at(address)
+    };
+    Live::start(workers, "postgres", postgres, 30.0)
+}
+
 #[test]
 fn psql_functions_on_workers_agree_with_the_server_and_fail_cleanly() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let mut server = PostgresServer::start();
-    let live = Live::start(&server, &server.password.clone(), 2);
+    let live = worker_at(&server.addr().to_string(), &server.password, 2);
     let host = host_service(&server);
 
     // The inventory as the worker and the host see it, and their execution times.
@@ -166,7 +118,7 @@ fn psql_functions_on_workers_agree_with_the_server_and_fail_cleanly() {
 fn a_wrong_password_is_auth_failed_with_the_servers_words_and_sells_nothing() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let server = PostgresServer::start();
-    let live = Live::start(&server, "not-the-password", 1);
+    let live = worker_at(&server.addr().to_string(), "not-the-password", 1);
     let a = live.post("psql_purchase", json!({"id": 1}));
     assert_eq!(a.status, 502, "{a:?}");
     assert!(a.body.contains("auth failed") && a.body.contains("password authentication failed"), "{}", a.body);
@@ -175,32 +127,10 @@ fn a_wrong_password_is_auth_failed_with_the_servers_words_and_sells_nothing() {
     live.stop();
 }
 
-/// A listener on loopback that answers every connection with `reply`, or holds it open silently.
-fn fake_server(reply: Option<&'static [u8]>) -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    std::thread::spawn(move || {
-        for mut conn in listener.incoming().flatten() {
-            let mut buf = [0; 256];
-            let _ = conn.read(&mut buf);
-            match reply {
-                Some(reply) => {
-                    let _ = conn.write_all(reply);
-                    let _ = conn.shutdown(std::net::Shutdown::Write);
-                    let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
-                    let _ = std::io::copy(&mut conn, &mut std::io::sink());
-                }
-                None => std::thread::sleep(Duration::from_secs(30)),
-            }
-        }
-    });
-    addr
-}
-
 #[test]
 fn a_stalling_server_times_out_and_garbage_is_a_protocol_error_on_a_worker() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let live = Live::at(&fake_server(None), "x", 1);
+    let live = worker_at(&fake_server(None), "x", 1);
     let a = live.post("psql_purchase", json!({"id": 1}));
     assert_eq!(a.status, 503, "{a:?}");
     assert!(a.body.contains("timed out"), "{}", a.body);
@@ -208,7 +138,7 @@ fn a_stalling_server_times_out_and_garbage_is_a_protocol_error_on_a_worker() {
     assert!((4.5..8.0).contains(&exec), "the 5 s deadline, not the invocation timeout: {a:?}");
     live.stop();
 
-    let live = Live::at(&fake_server(Some(b"HTTP/1.1 400 Bad Request\r\n\r\n")), "x", 1);
+    let live = worker_at(&fake_server(Some(b"HTTP/1.1 400 Bad Request\r\n\r\n")), "x", 1);
     let a = live.post("psql_inventory", json!({"a": 1}));
     assert_eq!(a.status, 502, "{a:?}");
     assert!(a.body.contains("protocol error"), "{}", a.body);

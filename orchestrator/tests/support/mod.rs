@@ -1,6 +1,7 @@
 //! Shared helpers of the integration tests.
 #![allow(dead_code)]
 pub mod fake_kafka;
+pub mod live;
 pub mod postgres;
 pub mod redis;
 pub mod s3;
