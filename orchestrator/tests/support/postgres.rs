@@ -119,7 +119,7 @@ fn as_postgres(bin: &str, args: &[&str]) -> Output {
 }
 
 fn run(command: &mut Command) -> Output {
-    let out = command.output().unwrap_or_else(|e| panic!("{command:?}: {e} (cargo xtask deps installs postgresql)"));
+    let out = command.output().unwrap_or_else(|e| panic!("{command:?}: {e} (cargo xtask test installs postgresql)"));
     assert!(
         out.status.success(),
         "{command:?}: {}{}",

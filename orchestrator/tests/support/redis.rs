@@ -25,7 +25,7 @@ impl RedisServer {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("redis-server is not installed (cargo xtask deps installs it)");
+            .expect("redis-server is not installed (cargo xtask test installs it)");
         let server = RedisServer { port, password, child: Some(child), dir };
         let deadline = Instant::now() + Duration::from_secs(10);
         while TcpStream::connect(server.addr()).is_err() {

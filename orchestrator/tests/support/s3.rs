@@ -18,7 +18,7 @@ pub struct S3Server {
     child: Option<Child>,
 }
 
-/// Where `cargo xtask deps` installs it.
+/// Where `cargo xtask test` installs it.
 pub fn binary() -> PathBuf {
     let home = std::env::var_os("CARGO_HOME")
         .map(PathBuf::from)
