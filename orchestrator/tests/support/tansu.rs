@@ -15,7 +15,7 @@ pub struct TansuServer {
     child: Option<Child>,
 }
 
-/// `~/.cargo/bin/tansu` (where `cargo xtask artifacts` installs it), else whatever is on PATH.
+/// `~/.cargo/bin/tansu` (where `cargo xtask test` installs it), else whatever is on PATH.
 fn tansu() -> PathBuf {
     let installed = PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cargo/bin/tansu");
     if installed.exists() { installed } else { PathBuf::from("tansu") }
@@ -31,7 +31,7 @@ impl TansuServer {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("tansu is not installed (cargo xtask artifacts installs it)");
+            .expect("tansu is not installed (cargo xtask test installs it)");
         let server = TansuServer { port, child: Some(child) };
         let deadline = Instant::now() + Duration::from_secs(20);
         while TcpStream::connect(server.addr()).is_err() {
