@@ -40,7 +40,7 @@ impl S3Server {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("s3s-fs is not installed (cargo xtask artifacts installs it)");
+            .expect("s3s-fs is not installed (cargo xtask test installs it)");
         let server = S3Server { port, access_key, secret_key, root, child: Some(child) };
         let deadline = Instant::now() + Duration::from_secs(10);
         while TcpStream::connect(server.addr()).is_err() {
