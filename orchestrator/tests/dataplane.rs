@@ -8,7 +8,8 @@ mod support;
 
 use orchestrator::config::{Secret, ServiceConfig};
 use serde_json::json;
-use support::live::{Live, SERIAL, fake_server, service_at};
+use support::fake::fake_address;
+use support::live::{Live, SERIAL, service_at};
 use support::redis::RedisServer;
 
 fn worker_at(address: &str, password: &str) -> Live {
@@ -65,7 +66,7 @@ fn a_wrong_password_is_auth_failed_and_leaves_no_trace() {
 #[test]
 fn a_stalling_server_times_out_and_garbage_is_a_protocol_error_on_a_worker() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let live = worker_at(&fake_server(None), "x");
+    let live = worker_at(&fake_address(None), "x");
     let a = live.post("redis_insert", json!({"id": 1, "balance": 1}));
     assert_eq!(a.status, 503, "{a:?}");
     assert!(a.body.contains("timed out"), "{}", a.body);
@@ -73,7 +74,7 @@ fn a_stalling_server_times_out_and_garbage_is_a_protocol_error_on_a_worker() {
     assert!((4.5..8.0).contains(&exec), "the 5 s deadline, not the invocation timeout: {a:?}");
     live.stop();
 
-    let live = worker_at(&fake_server(Some(b"HTTP/1.1 400 Bad Request\r\n\r\n")), "x");
+    let live = worker_at(&fake_address(Some(b"HTTP/1.1 400 Bad Request\r\n\r\n")), "x");
     let a = live.post("redis_insert", json!({"id": 1, "balance": 1}));
     assert_eq!(a.status, 502, "{a:?}");
     assert!(a.body.contains("protocol error"), "{}", a.body);

@@ -14,7 +14,8 @@ use functions::json::run_on_host_with;
 use functions::net::{Secret, Service};
 use orchestrator::config::{Secret as ConfigSecret, ServiceConfig};
 use serde_json::{Value, json};
-use support::live::{Live, SERIAL, fake_server, service_at};
+use support::fake::fake_address;
+use support::live::{Live, SERIAL, service_at};
 use support::s3::{BUCKET, S3Server};
 
 /// The same function on the host against the same server: its output and wall time in seconds.
@@ -107,7 +108,7 @@ fn a_wrong_secret_key_is_auth_failed_and_leaves_no_trace() {
 #[test]
 fn a_stalling_server_times_out_and_garbage_is_a_protocol_error_on_a_worker() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let live = worker_at(&fake_server(None), "ak", "sk");
+    let live = worker_at(&fake_address(None), "ak", "sk");
     let a = live.post("download_file", json!({"file": "a"}));
     assert_eq!(a.status, 503, "{a:?}");
     assert!(a.body.contains("timed out"), "{}", a.body);
@@ -115,7 +116,7 @@ fn a_stalling_server_times_out_and_garbage_is_a_protocol_error_on_a_worker() {
     assert!((4.5..8.0).contains(&exec), "the 5 s deadline, not the invocation timeout: {a:?}");
     live.stop();
 
-    let live = worker_at(&fake_server(Some(b"+OK\r\n")), "ak", "sk");
+    let live = worker_at(&fake_address(Some(b"+OK\r\n")), "ak", "sk");
     let a = live.post("upload_file", json!({"file": "hello.txt"}));
     assert_eq!(a.status, 502, "{a:?}");
     assert!(a.body.contains("protocol error"), "{}", a.body);

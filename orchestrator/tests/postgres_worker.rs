@@ -13,7 +13,8 @@ use functions::net::{Secret, Service};
 use orchestrator::client::Client;
 use orchestrator::config::{Secret as ConfigSecret, ServiceConfig};
 use serde_json::json;
-use support::live::{Live, SERIAL, fake_server, service_at};
+use support::fake::fake_address;
+use support::live::{Live, SERIAL, service_at};
 use support::postgres::{DATABASE, PostgresServer, USER};
 
 fn host_service(server: &PostgresServer) -> Service<'_> {
@@ -130,7 +131,7 @@ fn a_wrong_password_is_auth_failed_with_the_servers_words_and_sells_nothing() {
 #[test]
 fn a_stalling_server_times_out_and_garbage_is_a_protocol_error_on_a_worker() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let live = worker_at(&fake_server(None), "x", 1);
+    let live = worker_at(&fake_address(None), "x", 1);
     let a = live.post("psql_purchase", json!({"id": 1}));
     assert_eq!(a.status, 503, "{a:?}");
     assert!(a.body.contains("timed out"), "{}", a.body);
@@ -138,7 +139,7 @@ fn a_stalling_server_times_out_and_garbage_is_a_protocol_error_on_a_worker() {
     assert!((4.5..8.0).contains(&exec), "the 5 s deadline, not the invocation timeout: {a:?}");
     live.stop();
 
-    let live = worker_at(&fake_server(Some(b"HTTP/1.1 400 Bad Request\r\n\r\n")), "x", 1);
+    let live = worker_at(&fake_address(Some(b"HTTP/1.1 400 Bad Request\r\n\r\n")), "x", 1);
     let a = live.post("psql_inventory", json!({"a": 1}));
     assert_eq!(a.status, 502, "{a:?}");
     assert!(a.body.contains("protocol error"), "{}", a.body);

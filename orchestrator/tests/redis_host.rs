@@ -3,14 +3,14 @@
 //! server that stalls and one that answers garbage.
 mod support;
 
-use std::io::{Read, Write};
-use std::net::{SocketAddrV4, TcpListener};
+use std::net::SocketAddrV4;
 use std::time::{Duration, Instant};
 
 use functions::ErrorKind;
 use functions::json::{HostError, run_on_host_with};
 use functions::net::{Secret, Service};
 use serde_json::{Value, json};
+use support::fake::fake_server;
 use support::redis::RedisServer;
 
 fn v4(port: u16) -> SocketAddrV4 {
@@ -82,30 +82,6 @@ fn a_stopped_server_is_service_unavailable() {
     assert_eq!(e.kind, ErrorKind::ServiceUnavailable, "{e}");
     assert!(e.message.contains("refused"), "{}", e.message);
     assert!(started.elapsed() < Duration::from_secs(1));
-}
-
-/// A listener that accepts and answers each connection with `reply` (or nothing, holding it open).
-fn fake_server(reply: Option<&'static [u8]>) -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for mut conn in listener.incoming().flatten() {
-            let mut buf = [0; 256];
-            let _ = conn.read(&mut buf);
-            match reply {
-                Some(reply) => {
-                    // Answer, end our side, and drain theirs: closing with unread bytes would
-                    // reset the connection and could discard the answer in flight.
-                    let _ = conn.write_all(reply);
-                    let _ = conn.shutdown(std::net::Shutdown::Write);
-                    let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
-                    let _ = std::io::copy(&mut conn, &mut std::io::sink());
-                }
-                None => std::thread::sleep(Duration::from_secs(10)),
-            }
-        }
-    });
-    port
 }
 
 #[test]

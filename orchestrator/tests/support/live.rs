@@ -1,7 +1,5 @@
 //! An orchestrator with real QEMU workers on free ports and one configured service, as the
-//! data-plane worker tests drive it, plus a fake server for the failure modes a real one cannot be
-//! made to show (stalling, garbage).
-use std::io::{Read, Write};
+//! data-plane worker tests drive it.
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -66,26 +64,4 @@ pub fn service_at(address: &str) -> ServiceConfig {
         bucket: None,
         region: None,
     }
-}
-
-/// A listener on loopback that answers every connection with `reply`, or holds it open silently.
-pub fn fake_server(reply: Option<&'static [u8]>) -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    std::thread::spawn(move || {
-        for mut conn in listener.incoming().flatten() {
-            let mut buf = [0; 4096];
-            let _ = conn.read(&mut buf);
-            match reply {
-                Some(reply) => {
-                    let _ = conn.write_all(reply);
-                    let _ = conn.shutdown(std::net::Shutdown::Write);
-                    let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
-                    let _ = std::io::copy(&mut conn, &mut std::io::sink());
-                }
-                None => std::thread::sleep(Duration::from_secs(30)),
-            }
-        }
-    });
-    addr
 }

@@ -1,5 +1,6 @@
 //! Shared helpers of the integration tests.
 #![allow(dead_code)]
+pub mod fake;
 pub mod fake_kafka;
 pub mod live;
 pub mod postgres;
