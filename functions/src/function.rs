@@ -111,6 +111,12 @@ impl<'c> Context<'c> {
         &self.server_text
     }
 
+    /// `e` as a client sees it: our words, then the server's where it gave some. The one place
+    /// both runners (the init and `run_on_host_with`) take that text from.
+    pub fn describe(&self, e: &FnError) -> Described<'_> {
+        Described { message: e.message, server: self.server_text() }
+    }
+
     /// Seconds elapsed since `start_ns` (a value from `clock.now_ns()`), for `latency` outputs.
     pub fn seconds_since(&self, start_ns: u64) -> f64 {
         self.clock.now_ns().saturating_sub(start_ns) as f64 / 1e9
@@ -168,3 +174,19 @@ impl core::fmt::Display for FnError {
 }
 
 impl core::error::Error for FnError {}
+
+/// An error's message followed by the server's text; see [`Context::describe`].
+pub struct Described<'a> {
+    message: &'static str,
+    server: &'a str,
+}
+
+impl core::fmt::Display for Described<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.message)?;
+        if !self.server.is_empty() {
+            write!(f, ": {}", self.server)?;
+        }
+        Ok(())
+    }
+}

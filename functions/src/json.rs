@@ -87,14 +87,9 @@ pub fn run_on_host_with(
     let unix_time = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let mut ctx = Context::with_network(&clock, &mut net, services).with_unix_time(unix_time);
     let mut out = std::vec![0u8; crate::wire::MAX_FRAME];
-    let len = (entry.run)(&mut ctx, &args, &mut out).map_err(|e| with_server_text(e, ctx.server_text()))?;
+    let len = (entry.run)(&mut ctx, &args, &mut out)
+        .map_err(|e| HostError { kind: e.kind, message: ctx.describe(&e).to_string() })?;
     (entry.output_to_json)(&out[..len])
-}
-
-/// The error as a client sees it: our words, then the server's where it gave some.
-pub fn with_server_text(e: FnError, server: &str) -> HostError {
-    let message = if server.is_empty() { e.message.into() } else { std::format!("{}: {server}", e.message) };
-    HostError { kind: e.kind, message }
 }
 
 #[cfg(test)]

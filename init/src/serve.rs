@@ -6,7 +6,7 @@ use functions::wire::{
 };
 
 use functions::wire::Invoke;
-use functions::{Context, ErrorKind, FnError};
+use functions::{Context, ErrorKind};
 use log::{debug, error, info, warn};
 
 use crate::clock;
@@ -139,10 +139,7 @@ fn invoke_one<'o>(
         let mut ctx = Context::with_network(&clock::Monotonic, net, &invoke.services).with_unix_time(invoke.unix_time);
         (entry.run)(&mut ctx, invoke.args, output).inspect_err(|e| {
             message.clear();
-            let _ = write!(message, "{}", e.message);
-            if !ctx.server_text().is_empty() {
-                let _ = write!(message, ": {}", ctx.server_text());
-            }
+            let _ = write!(message, "{}", ctx.describe(e));
         })
     });
     let exec_ns = clock::now_ns() - start;
@@ -151,14 +148,10 @@ fn invoke_one<'o>(
     let outcome = match result {
         // Leave room for the Result's own fields, so the reply always fits one frame.
         Ok(len) if len <= MAX_FRAME - 64 => Outcome::Output(&output[..len]),
-        Ok(_) => Outcome::Error(to_wire(FnError::failed("output exceeds the frame size cap"))),
+        Ok(_) => Outcome::Error(WireError { kind: ErrorKind::Failed, message: "output exceeds the frame size cap" }),
         Err(e) => Outcome::Error(WireError { kind: e.kind, message: message.as_str() }),
     };
     (outcome, exec_ns)
-}
-
-fn to_wire(e: FnError) -> WireError<'static> {
-    WireError { kind: e.kind, message: e.message }
 }
 
 fn send(link: &mut Link<'_, '_>, frame: &mut [u8], msg: &FromWorker<'_>) -> Result<(), LinkError> {
