@@ -43,14 +43,12 @@ impl<const N: usize> Arena<N> {
         Arena { memory: UnsafeCell::new([0; N]), used: AtomicUsize::new(0), peak: AtomicUsize::new(0) }
     }
 
-    /// Frees everything. Only between invocations: nothing allocated may be alive.
-    pub fn reset(&self) {
+    /// Frees everything and returns the most bytes in use since the last reset, so each
+    /// invocation's high-water mark can be reported (it is what sizes `MFAAS_ARENA_KIB`). Only
+    /// between invocations: nothing allocated may be alive.
+    pub fn reset(&self) -> usize {
         self.used.store(0, Ordering::Relaxed);
-    }
-
-    /// Bytes in use now, and the most ever in use.
-    pub fn usage(&self) -> (usize, usize) {
-        (self.used.load(Ordering::Relaxed), self.peak.load(Ordering::Relaxed))
+        self.peak.swap(0, Ordering::Relaxed)
     }
 
     fn base(&self) -> usize {
@@ -166,7 +164,9 @@ mod tests {
             assert!(moved as usize > b as usize);
             assert_eq!(moved.read(), 42);
             assert!(arena.realloc(moved, layout(128, 8), 4096).is_null());
-            assert_eq!(arena.usage().1, arena.usage().0);
+            let high_water = moved as usize + 128 - a as usize;
+            assert_eq!(arena.reset(), high_water);
+            assert_eq!(arena.reset(), 0, "the peak starts over");
         }
     }
 

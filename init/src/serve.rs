@@ -100,9 +100,9 @@ pub fn run(config: &Config<'_>, init_start_us: u64) -> Exit {
         let reply = match wire::decode::<ToWorker>(body) {
             Ok(ToWorker::Invoke(invoke)) => {
                 let mut net = StackConnector::new(stack);
-                let (outcome, exec_ns) = invoke_one(&invoke, &mut net, &mut output, &mut message);
+                let (outcome, exec_ns, arena_peak) = invoke_one(&invoke, &mut net, &mut output, &mut message);
                 net.finish();
-                debug!("call {} {}: {} ns", invoke.call, invoke.function, exec_ns);
+                debug!("call {} {}: {exec_ns} ns, arena peak {arena_peak} bytes", invoke.call, invoke.function);
                 CallResult { call: invoke.call, outcome, exec_ns }
             }
             Ok(ToWorker::Reboot) => return Exit::Reboot,
@@ -127,13 +127,13 @@ pub fn run(config: &Config<'_>, init_start_us: u64) -> Exit {
 }
 
 /// Runs one function; the output lands in `output`, an error's text (ours, then the server's where
-/// it gave some) in `message`.
+/// it gave some) in `message`. Returns the outcome, the execution time and the arena's peak.
 fn invoke_one<'o>(
     invoke: &Invoke<'_>,
     net: &mut StackConnector<'_, '_>,
     output: &'o mut [u8],
     message: &'o mut ErrorText,
-) -> (Outcome<'o>, u64) {
+) -> (Outcome<'o>, u64, usize) {
     let start = clock::now_ns();
     let result = functions::find(invoke.function).and_then(|entry| {
         let mut ctx = Context::with_network(&clock::Monotonic, net, &invoke.services).with_unix_time(invoke.unix_time);
@@ -144,14 +144,14 @@ fn invoke_one<'o>(
     });
     let exec_ns = clock::now_ns() - start;
     // The output was written to `output`; nothing allocated during the call is alive any more.
-    crate::arena::ARENA.reset();
+    let arena_peak = crate::arena::ARENA.reset();
     let outcome = match result {
         // Leave room for the Result's own fields, so the reply always fits one frame.
         Ok(len) if len <= MAX_FRAME - 64 => Outcome::Output(&output[..len]),
         Ok(_) => Outcome::Error(WireError { kind: ErrorKind::Failed, message: "output exceeds the frame size cap" }),
         Err(e) => Outcome::Error(WireError { kind: e.kind, message: message.as_str() }),
     };
-    (outcome, exec_ns)
+    (outcome, exec_ns, arena_peak)
 }
 
 fn send(link: &mut Link<'_, '_>, frame: &mut [u8], msg: &FromWorker<'_>) -> Result<(), LinkError> {

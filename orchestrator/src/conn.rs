@@ -1,5 +1,4 @@
 //! A connected worker that has said Hello: send it one Invoke, get its Result; then power it off.
-use std::net::SocketAddr;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use functions::json::HostError;
@@ -33,10 +32,6 @@ impl WorkerConn {
     /// The id the worker gave in its Hello.
     pub fn worker(&self) -> &str {
         &self.worker
-    }
-
-    pub fn peer_addr(&self) -> Option<SocketAddr> {
-        self.link.get_ref().peer_addr().ok()
     }
 
     /// Sends `Invoke{call, function, args}` and waits for the matching Result. Returns the reply

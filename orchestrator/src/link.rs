@@ -67,10 +67,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Link<S> {
         Link { stream, buf: vec![0u8; HEADER_LEN + MAX_FRAME].into_boxed_slice(), filled: 0, consumed: 0 }
     }
 
-    pub fn get_ref(&self) -> &S {
-        &self.stream
-    }
-
     /// Sends one message to the worker.
     pub async fn send(&mut self, msg: &ToWorker<'_>) -> Result<(), LinkError> {
         let frame = encode_to_vec(msg)?;

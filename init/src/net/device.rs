@@ -23,10 +23,6 @@ impl PacketDevice {
         self.nic.mac
     }
 
-    pub fn nic(&self) -> &Nic {
-        &self.nic
-    }
-
     /// Sleeps until a frame arrives or `timeout` passes (`None`: until a frame arrives).
     pub fn wait(&self, timeout: Option<Duration>) {
         let ts = timeout.map(|d| rustix::time::Timespec {

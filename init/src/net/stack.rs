@@ -146,10 +146,6 @@ impl<'b> Stack<'b> {
         socket.connect(self.iface.context(), (*remote.ip(), remote.port()), port)
     }
 
-    pub fn device(&self) -> &PacketDevice {
-        &self.device
-    }
-
     fn apply_dhcp(&mut self) {
         let Some(handle) = self.dhcp else { return };
         match self.sockets.get_mut::<dhcpv4::Socket>(handle).poll() {
