@@ -75,19 +75,15 @@ mod tests {
         assert_eq!(&back, msg);
     }
 
+    /// An `echo` Invoke with no services.
+    fn echo_invoke(call: u64, args: &[u8]) -> ToWorker<'_> {
+        ToWorker::Invoke(Invoke { call, function: "echo", args, services: Default::default(), unix_time: 0 })
+    }
+
     #[test]
     fn every_message_round_trips() {
         let mut buf = [0u8; 256];
-        round_trip(
-            &ToWorker::Invoke(Invoke {
-                call: 7,
-                function: "echo",
-                args: b"\x03abc",
-                services: Default::default(),
-                unix_time: 0,
-            }),
-            &mut buf,
-        );
+        round_trip(&echo_invoke(7, b"\x03abc"), &mut buf);
         let mut services = crate::net::Services::new();
         let redis = crate::net::Service {
             user: Some("default"),
@@ -116,17 +112,7 @@ mod tests {
     #[test]
     fn truncated_frames_ask_for_more() {
         let mut buf = [0u8; 64];
-        let n = encode(
-            &ToWorker::Invoke(Invoke {
-                call: 1,
-                function: "echo",
-                args: b"x",
-                services: Default::default(),
-                unix_time: 0,
-            }),
-            &mut buf,
-        )
-        .unwrap();
+        let n = encode(&echo_invoke(1, b"x"), &mut buf).unwrap();
         for cut in 0..n {
             assert_eq!(split(&buf[..cut]), Ok(None), "cut at {cut}");
         }
@@ -155,13 +141,7 @@ mod tests {
     fn messages_larger_than_the_cap_do_not_encode() {
         let big = [0u8; MAX_FRAME];
         let mut buf = [0u8; MAX_FRAME + 64];
-        let msg = ToWorker::Invoke(Invoke {
-            call: 1,
-            function: "echo",
-            args: &big,
-            services: Default::default(),
-            unix_time: 0,
-        });
+        let msg = echo_invoke(1, &big);
         assert_eq!(encode(&msg, &mut buf), Err(FrameError::TooLarge));
         assert_eq!(encode(&ToWorker::Reboot, &mut buf[..2]), Err(FrameError::TooLarge));
     }
@@ -176,17 +156,7 @@ mod tests {
     #[test]
     fn call_id_survives_a_broken_body() {
         let mut buf = [0u8; 64];
-        let n = encode(
-            &ToWorker::Invoke(Invoke {
-                call: 300,
-                function: "echo",
-                args: b"x",
-                services: Default::default(),
-                unix_time: 0,
-            }),
-            &mut buf,
-        )
-        .unwrap();
+        let n = encode(&echo_invoke(300, b"x"), &mut buf).unwrap();
         // Cut the body just after the call id: the function name is gone.
         let body = &buf[HEADER_LEN..n];
         assert_eq!(call_id_of(&body[..3]), Some(300));
