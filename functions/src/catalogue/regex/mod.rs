@@ -49,7 +49,8 @@ pub const MAX_REPEAT: u32 = 1000;
 /// Most VM states a compiled pattern may have: one per instruction, plus one for each optional
 /// repetition the instruction is inside. Repetition copies its operand, so a short pattern can
 /// still compile to many. Bounds a search's memory and its time per character of data: at this
-/// cap, 32 KiB of data take about 0.5 s natively (see `worst_cases_within_the_caps`).
+/// cap, 32 KiB of data take about 0.5 s natively (`worst_case_patterns_stay_within_the_caps` checks
+/// the state cap holds for the worst patterns known).
 pub const MAX_STATES: usize = 4096;
 
 /// The arguments of both regex functions.

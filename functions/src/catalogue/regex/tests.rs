@@ -34,27 +34,25 @@ fn the_same_matches_as_python() {
     assert!(failures.is_empty(), "{} differences:\n{}", failures.len(), failures.join("\n"));
 }
 
+/// The worst patterns we know of either compile within the state cap and run to an answer, or are
+/// refused naming `pattern`. (How long they take at the full data cap is a benchmark's question,
+/// not a test's: about 0.5 s natively.)
 #[test]
-#[ignore = "timing; run with --release --ignored --nocapture"]
-fn worst_cases_within_the_caps() {
-    let a = "a".repeat(super::MAX_DATA);
+fn worst_case_patterns_stay_within_the_caps() {
+    let a = "a".repeat(1024);
     let dots = ".*".repeat(300) + "x";
     let alternation = (0..300).map(|i| std::format!("a{}", i % 10)).collect::<std::vec::Vec<_>>().join("|");
     let optional = "(?:a?){800}b".to_owned();
     let nested = "(?:(?:(?:(?:a*)*)*)*){100}b".to_owned();
     let classes = "[\\w\\s]*".repeat(120) + "!";
     for pattern in [dots, alternation, optional, nested, classes] {
-        let args = Args { data: &a, pattern: &pattern };
-        let regex = match compile(&args) {
-            Ok(regex) => regex,
-            Err(e) => {
-                std::println!("{pattern:.40}: {}", e.message);
-                continue;
+        match compile(&Args { data: &a, pattern: &pattern }) {
+            Ok(regex) => {
+                assert!(regex.states <= super::MAX_STATES, "{pattern:.40}: {} states", regex.states);
+                assert!(regex.find(&a, false).is_ok(), "{pattern:.40}");
             }
-        };
-        let t = std::time::Instant::now();
-        let found = regex.find(&a, false).unwrap();
-        std::println!("{pattern:.40}: {} states, {:?} in {:?}", regex.states, found, t.elapsed());
+            Err(e) => assert!(e.message.starts_with("pattern:"), "{pattern:.40}: {}", e.message),
+        }
     }
 }
 
